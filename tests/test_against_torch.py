@@ -1,0 +1,106 @@
+"""Every op's value and gradient against PyTorch in float64 (rtol 1e-10).
+
+PyTorch is a test oracle only; these tests skip where it is not installed.
+"""
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+from .helpers import make_input
+from .op_cases import CASES
+
+torch = pytest.importorskip("torch")
+
+
+def _torch_inputs(inputs):
+    return [torch.tensor(t.numpy(), dtype=torch.float64, requires_grad=True) for t in inputs]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.torch_fn is not None], ids=lambda c: c.name)
+def test_value_and_gradient_match_torch(case):
+    inputs = [make_input(s, "numpy", case.domain(i), seed=i) for i, s in enumerate(case.shapes)]
+    torch_inputs = _torch_inputs(inputs)
+    out = case.fn(*inputs)
+    torch_out = case.torch_fn(*torch_inputs)
+    np.testing.assert_allclose(out.numpy(), torch_out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weight = np.random.default_rng(7).standard_normal(out.shape)
+    (out * tg.tensor(weight)).sum().backward()
+    (torch_out * torch.tensor(weight)).sum().backward()
+    for ours, theirs in zip(inputs, torch_inputs):
+        expected = theirs.grad.numpy() if theirs.grad is not None else np.zeros(ours.shape)
+        np.testing.assert_allclose(ours.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
+
+
+def _mlp_params(rng):
+    sizes = [(6, 16), (16, 12), (12, 4)]
+    return [(rng.standard_normal(s) / np.sqrt(s[0]), rng.standard_normal(s[1]) * 0.1) for s in sizes]
+
+
+def test_three_layer_mlp_softmax_cross_entropy_matches_torch():
+    rng = np.random.default_rng(3)
+    params = _mlp_params(rng)
+    x = rng.standard_normal((32, 6))
+    y = rng.integers(0, 4, 32)
+
+    ours = [(tg.tensor(w, requires_grad=True), tg.tensor(b, requires_grad=True)) for w, b in params]
+    a = tg.tensor(x)
+    for i, (w, b) in enumerate(ours):
+        a = a @ w + b
+        if i < len(ours) - 1:
+            a = a.tanh() if i == 0 else a.relu()
+    log_probs = a.log_softmax(axis=1)
+    loss = -log_probs[tg.arange(32), tg.tensor(y, dtype="int64")].mean()
+    loss.backward()
+
+    theirs = [
+        (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) for w, b in params
+    ]
+    t = torch.tensor(x)
+    for i, (w, b) in enumerate(theirs):
+        t = t @ w + b
+        if i < len(theirs) - 1:
+            t = t.tanh() if i == 0 else t.relu()
+    torch_loss = torch.nn.functional.cross_entropy(t, torch.tensor(y))
+    torch_loss.backward()
+
+    np.testing.assert_allclose(loss.item(), torch_loss.item(), rtol=1e-10)
+    for (w, b), (tw, tb) in zip(ours, theirs):
+        np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_mlp_hessian_vector_product_matches_torch():
+    """Hv = d/dw (dL/dw . v), through a tanh MLP with a softmax cross-entropy loss."""
+    rng = np.random.default_rng(5)
+    params = _mlp_params(rng)
+    x = rng.standard_normal((16, 6))
+    y = rng.integers(0, 4, 16)
+    vectors = [rng.standard_normal(w.shape) for w, _ in params]
+
+    def forward(lib, weights, biases, inputs, targets):
+        a = inputs
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            a = a @ w + b
+            if i < len(weights) - 1:
+                a = a.tanh()
+        if lib == "tg":
+            return -a.log_softmax(axis=1)[tg.arange(16), targets].mean()
+        return torch.nn.functional.cross_entropy(a, targets)
+
+    ws = [tg.tensor(w, requires_grad=True) for w, _ in params]
+    bs = [tg.tensor(b, requires_grad=True) for _, b in params]
+    loss = forward("tg", ws, bs, tg.tensor(x), tg.tensor(y, dtype="int64"))
+    grads = tg.grad(loss, ws, create_graph=True)
+    dot = sum((g * tg.tensor(v)).sum() for g, v in zip(grads, vectors))
+    hvp = tg.grad(dot, ws)
+
+    tws = [torch.tensor(w, requires_grad=True) for w, _ in params]
+    tbs = [torch.tensor(b, requires_grad=True) for _, b in params]
+    tloss = forward("torch", tws, tbs, torch.tensor(x), torch.tensor(y))
+    tgrads = torch.autograd.grad(tloss, tws, create_graph=True)
+    tdot = sum((g * torch.tensor(v)).sum() for g, v in zip(tgrads, vectors))
+    thvp = torch.autograd.grad(tdot, tws)
+    for ours, theirs in zip(hvp, thvp):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-13)

@@ -1,0 +1,98 @@
+"""Creating tensors: from data, filled, ranges and random numbers.
+
+Random numbers are drawn on the host by one seeded NumPy generator and then
+moved, so ``tg.manual_seed(s)`` gives the same numbers on every backend.
+"""
+
+from __future__ import annotations
+
+from . import backend as backends
+from .tensor import Tensor
+
+
+def tensor(data, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    """Wrap Python data or an array of any backend (see ``Tensor``)."""
+    return Tensor(data, dtype=dtype, backend=backend, device=device, requires_grad=requires_grad)
+
+
+def _shape(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _float_dtype(xp, dtype):
+    return backends.resolve_dtype(xp, dtype or backends.get_default_dtype())
+
+
+def _filled(fill, shape, dtype, backend_choice, device, requires_grad) -> Tensor:
+    xp = backends.get_namespace(backend_choice)
+    data = fill(xp, shape, _float_dtype(xp, dtype), device)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def zeros(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(
+        lambda xp, s, d, dev: xp.zeros(s, dtype=d, device=dev),
+        _shape(shape), dtype, backend, device, requires_grad,
+    )
+
+
+def ones(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(
+        lambda xp, s, d, dev: xp.ones(s, dtype=d, device=dev),
+        _shape(shape), dtype, backend, device, requires_grad,
+    )
+
+
+def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return _filled(
+        lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d, device=dev),
+        shape, dtype, backend, device, requires_grad,
+    )
+
+
+def eye(n, m=None, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    return _filled(
+        lambda xp, s, d, dev: xp.eye(n, m, dtype=d, device=dev),
+        None, dtype, backend, device, requires_grad,
+    )
+
+
+def arange(start, stop=None, step=1, dtype=None, backend=None, device=None) -> Tensor:
+    """``start, start + step, ...`` below ``stop``; integers unless a float is involved."""
+    xp = backends.get_namespace(backend)
+    if dtype is None and all(isinstance(v, int) for v in (start, stop or 0, step)):
+        dtype = "int64"
+    data = xp.arange(start, stop, step, dtype=_float_dtype(xp, dtype), device=device)
+    return Tensor._wrap(data)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    xp = t.xp
+    data = xp.zeros_like(t.data, dtype=backends.resolve_dtype(xp, dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    xp = t.xp
+    data = xp.ones_like(t.data, dtype=backends.resolve_dtype(xp, dtype))
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def randn(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal numbers (host generator, see ``manual_seed``)."""
+    xp = backends.get_namespace(backend)
+    dtype = dtype or backends.get_default_dtype()
+    data = backends.standard_normal(_shape(shape), xp, dtype, device)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+
+
+def rand(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform numbers on [0, 1) (host generator, see ``manual_seed``)."""
+    xp = backends.get_namespace(backend)
+    dtype = dtype or backends.get_default_dtype()
+    data = backends.uniform(_shape(shape), xp, dtype, device=device)
+    return Tensor._wrap(data).requires_grad_(requires_grad)
+

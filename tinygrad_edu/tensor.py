@@ -1,0 +1,714 @@
+"""The core: a Tensor, the Function that made it, and the backward pass.
+
+Read top to bottom:
+
+1. ``Function`` — one recorded operation. ``apply`` runs ``forward`` on raw
+   backend arrays and, when a gradient will be needed, remembers the inputs
+   (``parents``) so that ``backward`` can later turn the gradient of the output
+   into gradients of the inputs, written with Tensor operations.
+2. ``Tensor`` — a backend array (``data``), its gradient (``grad``), whether it
+   wants one (``requires_grad``) and the Function that produced it (``_ctx``).
+3. ``run_backward`` — orders the graph (iteratively, no recursion), walks it
+   from the output back to the leaves applying the chain rule at each node,
+   undoes broadcasting, accumulates gradients and frees the graph.
+
+The operations themselves live in ``ops.py`` (primitives) and
+``functional.py`` (composites built from primitives).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+from . import backend
+
+
+class _GradMode:
+    """Global switches read on every operation (a class attribute lookup)."""
+
+    enabled = True  # False inside ``no_grad`` and during a plain backward pass
+    anomaly = None  # the active ``detect_anomaly`` checker, if any
+    tracer = None  # the active ``trace_backward`` recorder, if any
+
+
+# ----------------------------------------------------------------- Function
+class Function:
+    """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
+
+    Subclasses implement
+
+    * ``forward(self, xp, *arrays, **params) -> array`` with the namespace
+      ``xp``; Python scalars pass through unchanged;
+    * ``backward(self, grad_out) -> tuple`` with one entry per input (``None``
+      where no gradient is needed), built from Tensor operations so that the
+      same rule gives second derivatives under ``create_graph=True``.
+
+    In ``backward``, ``self.parents`` holds the inputs as given (Tensors or
+    Python scalars), ``self.needs_input_grad`` which of them want a gradient,
+    and ``self.output`` the Tensor that ``forward`` produced.
+    """
+
+    registry: dict[str, type] = {}
+    changes_backend = False  # True only for Move, whose output may be another array type
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        Function.registry[cls.__name__] = cls
+
+    @classmethod
+    def apply(cls, *args, **params):
+        xp, datas, array_type = _unwrap(args)
+        fn = cls()
+        try:
+            out = fn.forward(xp, *datas, **params)
+        except ValueError as err:  # name the op and every input shape
+            shapes = " and ".join(str(tuple(getattr(d, "shape", ()))) for d in datas)
+            raise ValueError(f"{cls.__name__} of shapes {shapes}: {err}") from None
+        if type(out) is not array_type and not fn.changes_backend:
+            out = xp.asarray(out)  # NumPy turns 0-d results into scalars
+        requires_grad = _GradMode.enabled and any(
+            isinstance(a, Tensor) and a.requires_grad for a in args
+        )
+        result = Tensor._wrap(out, requires_grad)
+        if requires_grad:
+            fn.parents = args
+            fn.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            fn._output_ref = weakref.ref(result)
+            result._ctx = fn
+        if _GradMode.anomaly is not None:
+            _GradMode.anomaly.check_forward(fn, args, result)
+        return result
+
+    @property
+    def output(self):
+        return self._output_ref()
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def forward(self, xp, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad_out):
+        raise NotImplementedError
+
+
+def _unwrap(args):
+    """The shared namespace of the Tensor arguments and their raw data.
+
+    Raises if the Tensors live on different backends or devices: moving is
+    explicit (``.to(...)``), never silent.
+    """
+    datas = []
+    array_type = None
+    for arg in args:
+        if isinstance(arg, Tensor):
+            data = arg.data
+            if array_type is None:
+                array_type = type(data)
+            elif type(data) is not array_type:
+                _raise_mixed(args)
+            datas.append(data)
+        else:
+            datas.append(arg)
+    if array_type is None:
+        raise TypeError("an operation needs at least one Tensor input")
+    xp = backend.namespace_of(next(a.data for a in args if isinstance(a, Tensor)))
+    if array_type not in backend.SINGLE_DEVICE_TYPES:
+        devices = {str(backend.device_of(a.data)) for a in args if isinstance(a, Tensor)}
+        if len(devices) > 1:
+            _raise_mixed(args)
+    return xp, datas, array_type
+
+
+def _raise_mixed(args):
+    places = sorted(
+        {f"{a.backend} ({a.device})" for a in args if isinstance(a, Tensor)}
+    )
+    raise ValueError(
+        f"tensors on different backends or devices in one operation: {' and '.join(places)}; "
+        "move them to one place first with .to(backend=..., device=...)"
+    )
+
+
+# ------------------------------------------------------------------- Tensor
+class Tensor:
+    """A backend array that records how it was computed.
+
+    Parameters
+    ----------
+    data : Python scalar or (nested) list, array of any Array-API backend, or Tensor
+        An array keeps its dtype and backend; Python numbers get the default
+        float dtype (``tg.set_default_dtype``), Python booleans stay boolean.
+    dtype, backend, device : optional
+        Convert or move on creation. ``backend`` is a name (``"numpy"``,
+        ``"cupy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"``, ``"dask"``)
+        or a namespace module.
+    requires_grad : bool
+        Whether ``backward`` should fill in ``grad`` (floating dtypes only).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "name", "__weakref__")
+
+    def __init__(self, data, dtype=None, backend=None, device=None, requires_grad=False):
+        self.data = _to_array(data, dtype, backend, device)
+        self.grad = None
+        self._ctx = None
+        self._hooks = None
+        self.name = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data, requires_grad=False):
+        """Fast construction from a backend array (no checks, no copies)."""
+        tensor = object.__new__(cls)
+        tensor.data = data
+        tensor.grad = None
+        tensor.requires_grad = requires_grad
+        tensor._ctx = None
+        tensor._hooks = None
+        tensor.name = None
+        return tensor
+
+    # ------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.data.shape)
+
+    @property
+    def xp(self):
+        """The Array-API namespace of ``data``."""
+        return backend.namespace_of(self.data)
+
+    @property
+    def backend(self) -> str:
+        return backend.backend_name(self.xp)
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        """The Function that produced this Tensor (None for leaves)."""
+        return self._ctx
+
+    # ------------------------------------------------------------ conversion
+    def numpy(self):
+        """A host NumPy array (a copy when the data lives on a GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data, False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not backend.is_floating(self.xp, self.dtype):
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor, got dtype "
+                f"{backend.dtype_name(self.dtype)}"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def to(self, backend=None, device=None) -> Tensor:
+        """This tensor on another backend and/or device (differentiable)."""
+        from .ops import Move
+
+        return Move.apply(self, backend=backend, device=device)
+
+    def astype(self, dtype) -> Tensor:
+        from .ops import Astype
+
+        return Astype.apply(self, dtype=dtype)
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self._ctx is not None:
+            extra = f", grad_fn={self._ctx.name}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        return f"Tensor({self.numpy()!r}, backend={self.backend}{extra})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------ autodiff
+    def backward(self, gradient=None, retain_graph=False, create_graph=False) -> None:
+        """Fill ``.grad`` of every leaf that requires grad with d(self)/d(leaf).
+
+        ``gradient`` is dL/d(self) for a non-scalar output (a vector-Jacobian
+        product). Gradients add up over calls. The graph is freed afterwards
+        unless ``retain_graph=True``; ``create_graph=True`` records the backward
+        pass itself, so the gradients can be differentiated again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True"
+            )
+        run_backward([self], [gradient], retain_graph or create_graph, create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed.
+
+        The hook may return a replacement gradient. Returns a handle whose
+        ``remove()`` unregisters it.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._hooks is None:
+            self._hooks = {}
+        return _HookHandle(self._hooks, hook)
+
+    # ------------------------------------------------------------ arithmetic
+    # Each method names the primitive (ops.py) or composite (functional.py)
+    # that implements it; the math and its derivative are documented there.
+    def __add__(self, other):
+        return ops.Add.apply(self, _operand(other))
+
+    def __radd__(self, other):
+        return ops.Add.apply(_operand(other), self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, _operand(other))
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(_operand(other), self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, _operand(other))
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(_operand(other), self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, _operand(other))
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(_operand(other), self)
+
+    def __pow__(self, exponent):
+        return ops.Pow.apply(self, _operand(exponent))
+
+    def __rpow__(self, base):
+        return ops.Pow.apply(_operand(base), self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, _operand(other, allow_scalar=False))
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(_operand(other, allow_scalar=False), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def matmul(self, other):
+        return self @ other
+
+    # comparisons give boolean tensors that are not differentiable
+    def __lt__(self, other):
+        return _compare(self, other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return _compare(self, other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return _compare(self, other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return _compare(self, other, lambda a, b: a >= b)
+
+    def __eq__(self, other):
+        return _compare(self, other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return _compare(self, other, lambda a, b: a != b)
+
+    # ------------------------------------------------------------ elementwise
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def softplus(self):
+        return ops.Softplus.apply(self)
+
+    def erf(self):
+        return ops.Erf.apply(self)
+
+    def clip(self, min=None, max=None):
+        return ops.Clip.apply(self, min=min, max=max)
+
+    def leaky_relu(self, negative_slope=0.01):
+        return functional.leaky_relu(self, negative_slope)
+
+    def elu(self, alpha=1.0):
+        return functional.elu(self, alpha)
+
+    def gelu(self):
+        return functional.gelu(self)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims=False):
+        return ops.Sum.apply(self, axis=normalize_axes(axis, self.ndim), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.Max.apply(self, axis=normalize_axes(axis, self.ndim), keepdims=keepdims)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return ops.LogSumExp.apply(self, axis=normalize_axes(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return functional.mean(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return functional.min(self, axis, keepdims)
+
+    def var(self, axis=None, correction=0, keepdims=False):
+        return functional.var(self, axis, correction, keepdims)
+
+    def std(self, axis=None, correction=0, keepdims=False):
+        return functional.std(self, axis, correction, keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        """Index of the largest entry (not differentiable)."""
+        data = self.data
+        if axis is None:
+            data = self.xp.reshape(data, (-1,))
+            axis = 0
+        return Tensor._wrap(self.xp.asarray(self.xp.argmax(data, axis=axis, keepdims=keepdims)))
+
+    def softmax(self, axis=-1):
+        return functional.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return functional.log_softmax(self, axis)
+
+    # ------------------------------------------------------------ shapes
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return ops.Reshape.apply(self, shape=tuple(shape))
+
+    def transpose(self, *axes):
+        """Permute the axes; without arguments reverse them (like ``.T``)."""
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = tuple(reversed(range(self.ndim))) if not axes else normalize_axes(axes, self.ndim)
+        if len(axes) != self.ndim:
+            raise ValueError(f"transpose needs {self.ndim} axes for shape {self.shape}, got {axes}")
+        return ops.Permute.apply(self, axes=axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    @property
+    def mT(self):
+        """Swap the last two axes (matrix transpose of a batch of matrices)."""
+        axes = list(range(self.ndim))
+        axes[-2], axes[-1] = axes[-1], axes[-2]
+        return ops.Permute.apply(self, axes=tuple(axes))
+
+    def flatten(self, start_axis=0):
+        return functional.flatten(self, start_axis)
+
+    def squeeze(self, axis=None):
+        return functional.squeeze(self, axis)
+
+    def unsqueeze(self, axis):
+        return functional.unsqueeze(self, axis)
+
+    def broadcast_to(self, shape):
+        return ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def __getitem__(self, index):
+        return ops.Index.apply(self, index=_normalize_index(index, self))
+
+
+class _HookHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook):
+        _HookHandle._next_id += 1
+        self.id = _HookHandle._next_id
+        self._hooks = hooks
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def _to_array(data, dtype, backend_choice, device):
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (bool, int, float, complex, list, tuple)):
+        xp = backend.get_namespace(backend_choice)
+        return backend.from_python(data, xp, dtype, device)
+    source_xp = backend.namespace_of(data)
+    xp = source_xp if backend_choice is None else backend.get_namespace(backend_choice)
+    array = backend.move(data, xp, device)
+    if type(array) is not type(xp.asarray(array)):
+        array = xp.asarray(array)  # NumPy scalars become 0-d arrays
+    if dtype is not None:
+        array = xp.astype(array, backend.resolve_dtype(xp, dtype))
+    return array
+
+
+# ------------------------------------------------------------ the backward pass
+def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
+    """Sum ``grad`` over the axes that broadcasting added or stretched.
+
+    If ``x`` of shape ``shape`` was broadcast to ``grad.shape`` in the forward
+    pass, every copy of an element contributed, so dL/dx sums over the copies.
+    """
+    if grad.shape == shape:
+        return grad
+    leading = grad.ndim - len(shape)
+    if leading < 0 or any(
+        n != 1 and grad.shape[leading + i] != n for i, n in enumerate(shape)
+    ):
+        raise RuntimeError(f"a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
+    axes = tuple(range(leading)) + tuple(
+        leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def topological_order(roots) -> list:
+    """Every tensor that leads to ``roots`` and needs a gradient, outputs first.
+
+    An iterative depth-first search: a node is listed after everything that
+    depends on it, so by the time the walk reaches it, its gradient is complete.
+    """
+    order = []
+    visited = set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            fn = node._ctx
+            if fn is not None and fn.parents is not None:
+                for parent in fn.parents:
+                    if getattr(parent, "requires_grad", False) and id(parent) not in visited:
+                        stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
+    """The chain rule over the whole graph.
+
+    With ``inputs`` (a list of tensors) the gradients with respect to them are
+    returned and no ``.grad`` is touched; otherwise gradients are accumulated
+    into the ``.grad`` of every leaf that requires grad.
+    """
+    grads = {}
+    for root, grad in zip(roots, root_grads):
+        grads[id(root)] = _initial_grad(root, grad)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    captured = {}
+    tracer = _GradMode.tracer
+    previous_mode = _GradMode.enabled
+    _GradMode.enabled = create_graph
+    try:
+        for node in topological_order(roots):
+            grad = grads.pop(id(node), None)
+            if grad is None:
+                continue
+            if node._hooks:
+                for hook in list(node._hooks.values()):
+                    replaced = hook(grad)
+                    if replaced is not None:
+                        grad = replaced
+            if wanted is not None and id(node) in wanted:
+                captured[id(node)] = grad
+            fn = node._ctx
+            if fn is None:
+                if wanted is None:
+                    node.grad = grad if node.grad is None else node.grad + grad
+                continue
+            if fn.parents is None:
+                raise RuntimeError(
+                    "trying to backward through the graph a second time: its saved values "
+                    "were freed by the first backward(); pass retain_graph=True to the "
+                    "first call if you need to do this"
+                )
+            parent_grads = fn.backward(grad)
+            if tracer is not None:
+                tracer.record(fn, grad, parent_grads)
+            for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
+                if not needs or parent_grad is None:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    summed_from = parent_grad.shape
+                    parent_grad = unbroadcast(parent_grad, parent.shape)
+                    if tracer is not None:
+                        tracer.record_unbroadcast(fn, summed_from, parent.shape)
+                if parent_grad.dtype != parent.dtype:
+                    parent_grad = parent_grad.astype(parent.dtype)
+                if _GradMode.anomaly is not None:
+                    _GradMode.anomaly.check_backward(fn, grad, parent_grad)
+                key = id(parent)
+                earlier = grads.get(key)
+                grads[key] = parent_grad if earlier is None else earlier + parent_grad
+            if not retain_graph:
+                fn.parents = None
+    finally:
+        _GradMode.enabled = previous_mode
+    if wanted is None:
+        return None
+    return [captured.get(id(t)) for t in inputs]
+
+
+def _initial_grad(root: Tensor, grad) -> Tensor:
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a scalar output, but the output "
+                f"has shape {root.shape}: pass gradient= (dL/d output) or reduce it first"
+            )
+        return Tensor._wrap(root.xp.ones_like(root.data), False)
+    if not isinstance(grad, Tensor):
+        grad = Tensor(grad, dtype=root.dtype, backend=root.xp)
+    if grad.shape != root.shape:
+        raise ValueError(f"gradient has shape {grad.shape} but the output has shape {root.shape}")
+    return grad
+
+
+# ------------------------------------------------------------ helpers
+def _operand(value, allow_scalar=True):
+    """Tensors and Python numbers pass through; arrays become constant Tensors."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)):
+        if allow_scalar:
+            return value
+        raise TypeError("matmul needs tensors, not Python scalars")
+    return Tensor(value)
+
+
+def _compare(tensor, other, compare):
+    other = _operand(other)
+    if isinstance(other, Tensor):
+        _unwrap((tensor, other))
+        other = other.data
+    result = compare(tensor.data, other)
+    if type(result) is not type(tensor.data):
+        result = tensor.xp.asarray(result)  # NumPy turns 0-d results into scalars
+    return Tensor._wrap(result)
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """``None | int | tuple`` (negatives allowed) as a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    bound = max(ndim, 1)  # like NumPy and PyTorch, a 0-d tensor accepts axis 0 and -1
+    for a in axes:
+        if not -bound <= a < bound:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    normalized = tuple(a % bound for a in axes) if ndim else ()
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"repeated axis in {axis}")
+    return normalized
+
+
+def _normalize_index(index, tensor):
+    """Turn Tensors and lists inside an index into backend arrays."""
+    parts = index if isinstance(index, tuple) else (index,)
+    xp = tensor.xp
+    normalized = []
+    for part in parts:
+        if isinstance(part, Tensor):
+            if part.backend != tensor.backend:
+                _raise_mixed((tensor, part))
+            part = part.data
+        elif isinstance(part, list):
+            part = xp.asarray(part, device=tensor.device)
+        normalized.append(part)
+    consumed = sum(
+        getattr(part, "ndim", 1) if getattr(part, "dtype", None) == xp.bool else 1
+        for part in normalized
+        if part is not None and part is not Ellipsis
+    )
+    if consumed < tensor.ndim and not any(part is Ellipsis for part in normalized):
+        normalized.append(Ellipsis)  # the standard wants the untouched trailing axes explicit
+    return tuple(normalized)
+
+
+from . import functional, ops  # noqa: E402  (the ops need Tensor and Function above)
