@@ -8,9 +8,11 @@ Read top to bottom:
    into gradients of the inputs, written with Tensor operations.
 2. ``Tensor`` — a backend array (``data``), its gradient (``grad``), whether it
    wants one (``requires_grad``) and the Function that produced it (``_ctx``).
-3. ``run_backward`` — orders the graph (iteratively, no recursion), walks it
-   from the output back to the leaves applying the chain rule at each node,
-   undoes broadcasting, accumulates gradients and frees the graph.
+3. ``run_backward`` — counts how many gradient contributions each node will
+   receive (an iterative walk, no recursion), then walks the graph from the
+   output back to the leaves in topological order, applying the chain rule at
+   each node, undoing broadcasting, accumulating gradients and freeing the
+   graph.
 
 The operations themselves live in ``ops.py`` (primitives) and
 ``functional.py`` (composites built from primitives).
@@ -58,7 +60,27 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **params):
-        xp, datas, array_type = _unwrap(args)
+        """Run ``forward`` on the arguments' arrays and record the node if needed."""
+        datas = []
+        needs_input_grad = []
+        array_type = None
+        for arg in args:
+            if isinstance(arg, Tensor):
+                data = arg.data
+                if array_type is None:
+                    array_type = type(data)
+                elif type(data) is not array_type:
+                    _raise_mixed(args)
+                needs_input_grad.append(arg.requires_grad)
+                datas.append(data)
+            else:
+                needs_input_grad.append(False)
+                datas.append(arg)
+        xp = _namespace_of_type.get(array_type)
+        if xp is None:
+            xp = _namespace_for(args)
+        elif array_type not in _SINGLE_DEVICE_TYPES:
+            _check_devices(args)
         fn = cls()
         try:
             out = fn.forward(xp, *datas, **params)
@@ -67,15 +89,14 @@ class Function:
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {err}") from None
         if type(out) is not array_type and not fn.changes_backend:
             out = xp.asarray(out)  # NumPy turns 0-d results into scalars
-        requires_grad = _GradMode.enabled and any(
-            isinstance(a, Tensor) and a.requires_grad for a in args
-        )
-        result = Tensor._wrap(out, requires_grad)
-        if requires_grad:
+        if _GradMode.enabled and True in needs_input_grad:
+            result = _new_tensor(out, True)
             fn.parents = args
-            fn.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            fn.needs_input_grad = needs_input_grad
             fn._output_ref = weakref.ref(result)
             result._ctx = fn
+        else:
+            result = _new_tensor(out, False)
         if _GradMode.anomaly is not None:
             _GradMode.anomaly.check_forward(fn, args, result)
         return result
@@ -95,32 +116,33 @@ class Function:
         raise NotImplementedError
 
 
-def _unwrap(args):
-    """The shared namespace of the Tensor arguments and their raw data.
+_namespace_of_type: dict = {}  # array type -> namespace, filled on first use
+_SINGLE_DEVICE_TYPES = backend.SINGLE_DEVICE_TYPES
 
-    Raises if the Tensors live on different backends or devices: moving is
-    explicit (``.to(...)``), never silent.
-    """
-    datas = []
-    array_type = None
-    for arg in args:
-        if isinstance(arg, Tensor):
-            data = arg.data
-            if array_type is None:
-                array_type = type(data)
-            elif type(data) is not array_type:
-                _raise_mixed(args)
-            datas.append(data)
-        else:
-            datas.append(arg)
-    if array_type is None:
+
+def _namespace_for(args):
+    """The namespace of the Tensor arguments (first call for an array type)."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if not tensors:
         raise TypeError("an operation needs at least one Tensor input")
-    xp = backend.namespace_of(next(a.data for a in args if isinstance(a, Tensor)))
-    if array_type not in backend.SINGLE_DEVICE_TYPES:
-        devices = {str(backend.device_of(a.data)) for a in args if isinstance(a, Tensor)}
-        if len(devices) > 1:
-            _raise_mixed(args)
-    return xp, datas, array_type
+    xp = backend.namespace_of(tensors[0].data)
+    _check_devices(args)
+    _namespace_of_type[type(tensors[0].data)] = xp
+    return xp
+
+
+def _check_devices(args):
+    devices = {str(backend.device_of(a.data)) for a in args if isinstance(a, Tensor)}
+    if len(devices) > 1:
+        _raise_mixed(args)
+
+
+def _unwrap(args):
+    """The shared namespace of the Tensor arguments (raises if they are mixed)."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if len({type(t.data) for t in tensors}) > 1:
+        _raise_mixed(args)
+    return _namespace_for(args)
 
 
 def _raise_mixed(args):
@@ -165,14 +187,7 @@ class Tensor:
     @classmethod
     def _wrap(cls, data, requires_grad=False):
         """Fast construction from a backend array (no checks, no copies)."""
-        tensor = object.__new__(cls)
-        tensor.data = data
-        tensor.grad = None
-        tensor.requires_grad = requires_grad
-        tensor._ctx = None
-        tensor._hooks = None
-        tensor.name = None
-        return tensor
+        return _new_tensor(data, requires_grad, cls)
 
     # ------------------------------------------------------------ properties
     @property
@@ -491,6 +506,17 @@ class Tensor:
         return ops.Index.apply(self, index=_normalize_index(index, self))
 
 
+def _new_tensor(data, requires_grad, cls=None):
+    tensor = object.__new__(cls or Tensor)
+    tensor.data = data
+    tensor.grad = None
+    tensor.requires_grad = requires_grad
+    tensor._ctx = None
+    tensor._hooks = None
+    tensor.name = None
+    return tensor
+
+
 class _HookHandle:
     _next_id = 0
 
@@ -542,36 +568,35 @@ def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
     return grad.reshape(shape)
 
 
-def topological_order(roots) -> list:
-    """Every tensor that leads to ``roots`` and needs a gradient, outputs first.
+def count_consumers(roots) -> dict:
+    """For every tensor behind ``roots`` that needs a gradient: how many graph
+    edges lead into it (how many gradient contributions it will receive).
 
-    An iterative depth-first search: a node is listed after everything that
-    depends on it, so by the time the walk reaches it, its gradient is complete.
+    An iterative walk (no recursion, so a 100,000-op chain is fine).
     """
-    order = []
-    visited = set()
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            fn = node._ctx
-            if fn is not None and fn.parents is not None:
-                for parent in fn.parents:
-                    if getattr(parent, "requires_grad", False) and id(parent) not in visited:
-                        stack.append((parent, False))
-    order.reverse()
-    return order
+    counts = {}
+    seen = {id(root) for root in roots}
+    stack = list(roots)
+    while stack:
+        fn = stack.pop()._ctx
+        if fn is None or fn.parents is None:
+            continue
+        for parent, needs in zip(fn.parents, fn.needs_input_grad):
+            if needs:
+                key = id(parent)
+                counts[key] = counts.get(key, 0) + 1
+                if key not in seen:
+                    seen.add(key)
+                    stack.append(parent)
+    return counts
 
 
 def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
-    """The chain rule over the whole graph.
+    """The chain rule over the whole graph, in topological order.
+
+    A node is processed once every tensor computed from it has passed its
+    gradient back (Kahn's algorithm on the consumer counts), so its gradient
+    is complete: ``dL/dx = sum over consumers of their contribution``.
 
     With ``inputs`` (a list of tensors) the gradients with respect to them are
     returned and no ``.grad`` is touched; otherwise gradients are accumulated
@@ -579,53 +604,67 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     """
     grads = {}
     for root, grad in zip(roots, root_grads):
-        grads[id(root)] = _initial_grad(root, grad)
+        grad = _initial_grad(root, grad)
+        earlier = grads.get(id(root))
+        grads[id(root)] = grad if earlier is None else earlier + grad
+    waiting = count_consumers(roots)
+    ready = list({id(r): r for r in roots if id(r) not in waiting}.values())
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     tracer = _GradMode.tracer
+    anomaly = _GradMode.anomaly
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
-        for node in topological_order(roots):
+        while ready:
+            node = ready.pop()
             grad = grads.pop(id(node), None)
-            if grad is None:
-                continue
-            if node._hooks:
-                for hook in list(node._hooks.values()):
-                    replaced = hook(grad)
-                    if replaced is not None:
-                        grad = replaced
-            if wanted is not None and id(node) in wanted:
-                captured[id(node)] = grad
             fn = node._ctx
-            if fn is None:
-                if wanted is None:
-                    node.grad = grad if node.grad is None else node.grad + grad
-                continue
-            if fn.parents is None:
-                raise RuntimeError(
-                    "trying to backward through the graph a second time: its saved values "
-                    "were freed by the first backward(); pass retain_graph=True to the "
-                    "first call if you need to do this"
-                )
-            parent_grads = fn.backward(grad)
-            if tracer is not None:
-                tracer.record(fn, grad, parent_grads)
-            for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
-                if not needs or parent_grad is None:
+            if grad is not None:
+                if node._hooks:
+                    for hook in list(node._hooks.values()):
+                        replaced = hook(grad)
+                        if replaced is not None:
+                            grad = replaced
+                if wanted is not None and id(node) in wanted:
+                    captured[id(node)] = grad
+                if fn is None:
+                    if wanted is None:
+                        node.grad = grad if node.grad is None else node.grad + grad
                     continue
-                if parent_grad.shape != parent.shape:
-                    summed_from = parent_grad.shape
-                    parent_grad = unbroadcast(parent_grad, parent.shape)
-                    if tracer is not None:
-                        tracer.record_unbroadcast(fn, summed_from, parent.shape)
-                if parent_grad.dtype != parent.dtype:
-                    parent_grad = parent_grad.astype(parent.dtype)
-                if _GradMode.anomaly is not None:
-                    _GradMode.anomaly.check_backward(fn, grad, parent_grad)
+                if fn.parents is None:
+                    raise RuntimeError(
+                        "trying to backward through the graph a second time: its saved "
+                        "values were freed by the first backward(); pass retain_graph=True "
+                        "to the first call if you need to do this"
+                    )
+                parent_grads = fn.backward(grad)
+                if tracer is not None:
+                    tracer.record(fn, grad, parent_grads)
+            elif fn is None or fn.parents is None:
+                continue
+            else:
+                parent_grads = (None,) * len(fn.parents)
+            for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
+                if not needs:
+                    continue
                 key = id(parent)
-                earlier = grads.get(key)
-                grads[key] = parent_grad if earlier is None else earlier + parent_grad
+                if parent_grad is not None:
+                    if parent_grad.data.shape != parent.data.shape:
+                        summed_from = parent_grad.shape
+                        parent_grad = unbroadcast(parent_grad, parent.shape)
+                        if tracer is not None:
+                            tracer.record_unbroadcast(fn, summed_from, parent.shape)
+                    grad_dtype, parent_dtype = parent_grad.data.dtype, parent.data.dtype
+                    if grad_dtype is not parent_dtype and grad_dtype != parent_dtype:
+                        parent_grad = parent_grad.astype(parent_dtype)
+                    if anomaly is not None:
+                        anomaly.check_backward(fn, grad, parent_grad)
+                    earlier = grads.get(key)
+                    grads[key] = parent_grad if earlier is None else earlier + parent_grad
+                waiting[key] -= 1
+                if waiting[key] == 0:
+                    ready.append(parent)
             if not retain_graph:
                 fn.parents = None
     finally:
@@ -653,10 +692,8 @@ def _initial_grad(root: Tensor, grad) -> Tensor:
 # ------------------------------------------------------------ helpers
 def _operand(value, allow_scalar=True):
     """Tensors and Python numbers pass through; arrays become constant Tensors."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (bool, int, float)):
-        if allow_scalar:
+    if isinstance(value, (Tensor, int, float)):  # bool is an int
+        if allow_scalar or isinstance(value, Tensor):
             return value
         raise TypeError("matmul needs tensors, not Python scalars")
     return Tensor(value)
