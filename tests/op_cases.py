@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import tinygrad_edu as tg
+from tinygrad_edu import fused
+
+
+def _targets(z):
+    return tg.tensor([0, 2, 1, 2], dtype="int64", backend=z.xp)
+
+
+def _torch_ce(z, reduction):
+    import torch
+
+    return torch.nn.functional.cross_entropy(z, torch.tensor([0, 2, 1, 2]), reduction=reduction)
 
 
 @dataclass
@@ -287,6 +298,21 @@ SHAPE_OPS = [
         [(3, 4)],
         lambda x: np.where((np.arange(3)[:, None] >= 1) & (np.arange(4) % 2 == 0), 3 * x**2, 0),
         lambda x: __import__("torch").autograd.grad((x[1:, ::2] ** 3).sum(), x, create_graph=True)[0],
+    ),
+    ("linear", lambda x, w, b: fused.linear(x, w, b), [(5, 3), (3, 4), (4,)], lambda x, w, b: x @ w + b, lambda x, w, b: x @ w + b),
+    ("linear_batched", lambda x, w, b: fused.linear(x, w, b), [(2, 5, 3), (3, 4), (4,)], lambda x, w, b: x @ w + b, lambda x, w, b: x @ w + b),
+    ("linear_vector", lambda x, w, b: fused.linear(x, w, b), [(3,), (3, 4), (4,)], lambda x, w, b: x @ w + b, lambda x, w, b: x @ w + b),
+    ("linear_no_bias", lambda x, w: fused.linear(x, w), [(5, 3), (3, 4)], lambda x, w: x @ w, lambda x, w: x @ w),
+    ("softmax_axis0", lambda x: x.softmax(axis=0), [(4, 3)], lambda x: np.exp(x) / np.exp(x).sum(0), lambda x: x.softmax(0)),
+    ("softmax_cross_entropy_mean", lambda z: fused.softmax_cross_entropy(z, _targets(z)), [(4, 3)], None, lambda z: _torch_ce(z, "mean")),
+    ("softmax_cross_entropy_sum", lambda z: fused.softmax_cross_entropy(z, _targets(z), "sum"), [(4, 3)], None, lambda z: _torch_ce(z, "sum")),
+    ("softmax_cross_entropy_none", lambda z: fused.softmax_cross_entropy(z, _targets(z), "none"), [(4, 3)], None, lambda z: _torch_ce(z, "none")),
+    (
+        "softmax_cross_entropy_equals_composite",
+        lambda z: fused.softmax_cross_entropy(z, _targets(z)) - (-z.log_softmax(axis=1)[tg.arange(4, backend=z.xp), _targets(z)].mean()) + z.sum() * 0,
+        [(4, 3)],
+        lambda z: 0 * z.sum(),
+        None,
     ),
     ("move_roundtrip", lambda x: x.to(backend="numpy").to(backend=x.xp) * 2, [(2, 3)], lambda x: x * 2, lambda x: x * 2),
 ]
