@@ -91,25 +91,26 @@ class SoftmaxCrossEntropy(Function):
 
     def forward(self, xp, logits, target, reduction):
         self.reduction = reduction
+        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(logits))
+        self.is_target = xp.reshape(target, (-1, 1)) == classes
         shift = xp.max(logits, axis=1, keepdims=True)
-        log_norm = xp.log(xp.sum(xp.exp(logits - shift), axis=1, keepdims=True)) + shift
-        picked = xp.take_along_axis(logits, xp.reshape(target, (-1, 1)), axis=1)
-        losses = xp.reshape(log_norm - picked, (-1,))
+        log_norm = xp.log(xp.sum(xp.exp(logits - shift), axis=1)) + xp.reshape(shift, (-1,))
+        # picked with a one-hot mask (works on every backend; a -inf elsewhere stays harmless)
+        picked = xp.sum(xp.where(self.is_target, logits, xp.zeros_like(logits)), axis=1)
+        losses = log_norm - picked
         if reduction == "none":
             return losses
         total = xp.sum(losses)
         return total / losses.shape[0] if reduction == "mean" else total
 
     def backward(self, g):
-        logits, target = self.parents
-        xp = logits.xp
-        classes = xp.arange(logits.shape[1], device=backend.device_of(logits.data))
-        onehot = xp.astype(xp.reshape(target.data, (-1, 1)) == classes, logits.dtype)
+        logits = self.parents[0]
+        onehot = Tensor._wrap(logits.xp.astype(self.is_target, logits.dtype))
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
             g = g.reshape(-1, 1)
-        return (softmax(logits, axis=1) - Tensor._wrap(onehot)) * g, None
+        return (softmax(logits, axis=1) - onehot) * g, None
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -120,6 +121,6 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean
         raise ValueError(
             f"cross_entropy needs logits (N, C) and targets (N,), got {logits.shape} and {target.shape}"
         )
-    if backend.is_floating(target.xp, target.dtype):
+    if not target.xp.isdtype(target.dtype, "integral"):
         raise TypeError(f"cross_entropy needs integer class targets, got dtype {target.dtype}")
     return SoftmaxCrossEntropy.apply(logits, target, reduction=reduction)

@@ -318,7 +318,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self._hooks is None:
             self._hooks = {}
-        return _HookHandle(self._hooks, hook)
+        return HookHandle(self._hooks, hook)
 
     # ------------------------------------------------------------ arithmetic
     # Each method names the primitive (ops.py) or composite (functional.py)
@@ -517,12 +517,14 @@ def _new_tensor(data, requires_grad, cls=None):
     return tensor
 
 
-class _HookHandle:
+class HookHandle:
+    """Returned by ``register_hook``: ``remove()`` unregisters the hook."""
+
     _next_id = 0
 
     def __init__(self, hooks: dict, hook):
-        _HookHandle._next_id += 1
-        self.id = _HookHandle._next_id
+        HookHandle._next_id += 1
+        self.id = HookHandle._next_id
         self._hooks = hooks
         hooks[self.id] = hook
 
@@ -533,7 +535,8 @@ class _HookHandle:
 def _to_array(data, dtype, backend_choice, device):
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (bool, int, float, complex, list, tuple)):
+    # exact types: NumPy scalars subclass float but are arrays with a dtype to keep
+    if type(data) in (bool, int, float, complex) or isinstance(data, (list, tuple)):
         xp = backend.get_namespace(backend_choice)
         return backend.from_python(data, xp, dtype, device)
     source_xp = backend.namespace_of(data)

@@ -1,0 +1,61 @@
+"""Neural-network building blocks: modules, layers, losses, initialisation.
+
+>>> import tinygrad_edu as tg
+>>> from tinygrad_edu import nn
+>>> import tinygrad_edu.nn.functional as F
+>>> model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+>>> labels = tg.tensor([0, 1, 2, 0, 1, 2, 0, 1], dtype="int64")
+>>> loss = F.cross_entropy(model(tg.randn(8, 4)), labels)
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(4, 16)
+"""
+
+from . import functional, init, utils
+from .layers import (
+    ELU,
+    GELU,
+    Dropout,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    ModuleList,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm
+
+__all__ = [
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "ELU",
+    "Flatten",
+    "GELU",
+    "Identity",
+    "LayerNorm",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "ModuleList",
+    "NLLLoss",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "functional",
+    "init",
+    "utils",
+]
