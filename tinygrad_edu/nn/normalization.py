@@ -88,6 +88,8 @@ class BatchNorm1d(Module):
     dtype, backend, device : optional
         Where the parameters and running statistics live.
 
+    Notes
+    -----
     Buffers: ``running_mean`` (zeros), ``running_var`` (ones) and
     ``num_batches_tracked`` (int64), saved by ``state_dict`` under PyTorch's names.
     """

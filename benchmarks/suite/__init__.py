@@ -1,0 +1,1 @@
+"""asv benchmarks for tinygrad_edu (see benchmarks/README.md)."""

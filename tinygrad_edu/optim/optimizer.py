@@ -1,0 +1,257 @@
+"""The Optimizer base class: parameter groups, per-parameter state, checkpoints.
+
+An optimizer holds ``param_groups`` (a list of dicts: ``"params"`` plus the
+hyperparameters, ``"lr"`` among them) and ``state`` (a dict from parameter to
+its own dict: step counts and moment arrays). A concrete optimizer writes one
+method, ``update(param, grad, state, group)``, which returns the parameter's
+new array; ``step`` calls it for every parameter that has a gradient.
+
+Updates work on raw backend arrays (``param.data``, ``param.grad.data``) and
+rebind ``param.data`` to a new array: that is correct on every backend (JAX
+arrays are immutable) and never writes into a gradient array, which the engine
+may share between tensors. The optimizer never writes into any array it keeps,
+so ``state_dict()`` can hand out its arrays without copying them.
+
+Checkpoints: ``state_dict()`` gives ``{"state": {index: {...}}, "param_groups":
+[...]}`` like PyTorch (parameters numbered in group order). Safetensors files
+hold only name -> array plus str -> str metadata, so ``flat_state()`` splits
+that dict into named Tensors and one JSON string::
+
+    tensors, metadata = optimizer.flat_state()
+    tensors_on_disk = {name: t.numpy() for name, t in tensors.items()}  # or save them
+    optimizer.load_flat_state(tensors_on_disk, metadata)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from .. import backend
+from ..autograd import enable_grad, no_grad
+from ..tensor import Tensor
+
+_ARRAY_REFERENCE = "__array__"
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` and ``state``; subclasses write ``update``.
+
+    Parameters
+    ----------
+    params : iterable of Tensors, or iterable of dicts
+        The tensors to optimize (``module.parameters()``), or parameter groups:
+        dicts with ``"params"`` and any hyperparameters that override
+        ``defaults`` for that group.
+    defaults : dict
+        The hyperparameters every group gets unless it sets its own.
+    """
+
+    def __init__(self, params: Iterable, defaults: dict):
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params must be an iterable of Tensors or of dicts, got a single Tensor; "
+                "wrap it in a list"
+            )
+        self.defaults = dict(defaults)
+        self.param_groups: list[dict] = []
+        self.state: dict = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters (defaults fill the rest)."""
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, got {type(param).__name__}")
+            if not param.is_leaf:
+                raise ValueError("cannot optimize a non-leaf Tensor (one computed from others)")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids) or seen & set(ids):
+            raise ValueError("some parameters appear more than once in the parameter groups")
+        group = {**self.defaults, **param_group, "params": params}
+        self.param_groups.append(group)
+
+    # ------------------------------------------------------------ stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``.grad = None`` (new zero arrays if not ``set_to_none``)."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    param.grad = Tensor._wrap(param.xp.zeros_like(param.grad.data))
+
+    def step(self, closure: Callable | None = None):
+        """Update every parameter whose ``.grad`` is not None; return the closure's loss.
+
+        ``closure`` (optional) re-evaluates the loss with gradients enabled and
+        calls ``backward`` itself; the update then uses the fresh gradients.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is not None:
+                        state = self.state.setdefault(param, {})
+                        new_data = self.update(param, param.grad.data, state, group)
+                        param.data = keep_array_type(new_data, param.data)
+        return loss
+
+    def update(self, param: Tensor, grad, state: dict, group: dict):
+        """The new array for ``param`` given its gradient array; may update ``state``."""
+        raise NotImplementedError(f"{type(self).__name__} does not define update()")
+
+    # ------------------------------------------------------------ checkpoints
+    def _indexed_params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``.
+
+        Parameters are numbered in group order. Dicts and lists are copied;
+        arrays are shared (the optimizer never writes into them).
+        """
+        index_of = {id(p): i for i, p in enumerate(self._indexed_params())}
+        groups = []
+        for group in self.param_groups:
+            packed = _copy_containers(group)
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {index_of[id(p)]: _copy_containers(s) for p, s in self.state.items() if s}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore hyperparameters and state from ``state_dict()`` of a like optimizer.
+
+        State arrays (backend arrays, NumPy arrays or Tensors) are copied onto
+        each parameter's backend and device, floating ones in its dtype.
+        Nothing changes if the groups do not match.
+        """
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"state dict has {len(saved_groups)} parameter groups, "
+                f"this optimizer has {len(self.param_groups)}"
+            )
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"parameter group {number} has {len(saved['params'])} parameters in the "
+                    f"state dict but {len(group['params'])} here"
+                )
+        params = self._indexed_params()
+        saved_order = [i for saved in saved_groups for i in saved["params"]]
+        param_of = dict(zip(saved_order, params, strict=True))
+        unknown = sorted(set(state_dict["state"]) - set(param_of), key=str)
+        if unknown:
+            raise KeyError(f"state dict has state for unknown parameter indices {unknown}")
+        new_state = {
+            param_of[index]: _restore(values, param_of[index])
+            for index, values in state_dict["state"].items()
+        }
+        new_groups = [
+            {**_copy_containers(saved), "params": group["params"]}
+            for saved, group in zip(saved_groups, self.param_groups, strict=True)
+        ]
+        self.state = new_state
+        self.param_groups = new_groups
+
+    def flat_state(self, prefix: str = "optimizer.") -> tuple[dict, dict]:
+        """``state_dict()`` as ``(tensors, metadata)`` for a safetensors file.
+
+        ``tensors`` maps ``prefix + "state.<index>.<key>[.<position>]"`` to a
+        Tensor; ``metadata`` maps ``prefix + "layout"`` to a JSON string of the
+        rest of the state dict, each array replaced by ``{"__array__": name}``.
+        """
+        tensors: dict = {}
+
+        def encode(value, name):
+            if _is_array(value):
+                # asarray: the state of a 0-d NumPy parameter holds NumPy scalars
+                tensors[name] = Tensor._wrap(backend.namespace_of(value).asarray(value))
+                return {_ARRAY_REFERENCE: name}
+            if isinstance(value, dict):
+                return {str(key): encode(item, f"{name}.{key}") for key, item in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [encode(item, f"{name}.{i}") for i, item in enumerate(value)]
+            return value
+
+        layout = encode(self.state_dict(), prefix.rstrip("."))
+        return tensors, {prefix + "layout": json.dumps(layout)}
+
+    def load_flat_state(self, tensors: dict, metadata: dict, prefix: str = "optimizer.") -> None:
+        """Inverse of ``flat_state``: ``tensors`` may hold Tensors or arrays, and other entries."""
+        key = prefix + "layout"
+        if key not in metadata:
+            raise KeyError(f"metadata has no {key!r}: not written by flat_state(prefix={prefix!r})")
+        layout = json.loads(metadata[key])
+
+        def decode(value):
+            if isinstance(value, dict) and set(value) == {_ARRAY_REFERENCE}:
+                name = value[_ARRAY_REFERENCE]
+                if name not in tensors:
+                    raise KeyError(f"optimizer state array {name!r} is missing from the tensors")
+                return tensors[name]
+            if isinstance(value, dict):
+                return {key: decode(item) for key, item in value.items()}
+            if isinstance(value, list):
+                return [decode(item) for item in value]
+            return value
+
+        state = {int(index): decode(values) for index, values in layout["state"].items()}
+        self.load_state_dict({"state": state, "param_groups": layout["param_groups"]})
+
+
+def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float | None = None):
+    """Raise ``ValueError`` unless ``low <= value`` (and ``value < high`` when given)."""
+    if not low <= value or (high is not None and not value < high):
+        interval = f"[{low}, {high})" if high is not None else f">= {low}"
+        raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def keep_array_type(new, old):
+    """``new`` as an array of ``old``'s type: NumPy turns 0-d results into scalars."""
+    return new if type(new) is type(old) else backend.namespace_of(old).asarray(new)
+
+
+def _is_array(value) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, Tensor)
+
+
+def _copy_containers(value):
+    """Copy dicts, lists and tuples recursively; keep arrays and scalars as they are."""
+    if isinstance(value, dict):
+        return {key: _copy_containers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy_containers(item) for item in value)
+    return value
+
+
+def _restore(value, param: Tensor):
+    """Copies of the state arrays in ``value``, on ``param``'s backend and device."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if _is_array(value):
+        xp = param.xp
+        moved = backend.move(value, xp, param.device)
+        dtype = param.dtype if backend.is_floating(xp, moved.dtype) else moved.dtype
+        return xp.astype(moved, dtype, copy=True)
+    if isinstance(value, dict):
+        return {key: _restore(item, param) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_restore(item, param) for item in value)
+    return value
