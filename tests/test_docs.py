@@ -40,8 +40,10 @@ EXECUTED_PAGES = [
     "backprop.md",
     "optimizers.md",
     "extending.md",
+    "internals.md",
+    "training.md",
 ]
-MATH_PAGES = ["autodiff", "backprop", "optimizers"]
+MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]
 PYTHON_BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 FENCE_LANGUAGE = re.compile(r"^[ \t]*```+[ \t]*([^\s`{]*)", re.MULTILINE)

@@ -36,7 +36,7 @@ from .functional import (
     where,
 )
 from .tensor import Function, Tensor
-from . import data, func, inspect, nn, optim  # noqa: E402  (subpackages use the names above)
+from . import data, func, inspect, nn, optim, train  # noqa: E402  (subpackages use the names above)
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
 
