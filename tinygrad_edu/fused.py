@@ -17,10 +17,12 @@ derivatives work through them as through any other op.
 from __future__ import annotations
 
 from . import backend
-from .tensor import Function, Tensor, normalize_axes
+from .derivatives import stable_softmax
+from .ops import Primitive
+from .tensor import Tensor, normalize_axes
 
 
-class Linear(Function):
+class Linear(Primitive):
     """z = x @ W + b for x of shape (..., in), W (in, out), b (out,).
 
     dL/dx = g @ W^T,  dL/dW = x^T @ g (summed over batch axes),
@@ -28,7 +30,7 @@ class Linear(Function):
     """
 
     def forward(self, xp, x, weight, bias):
-        out = xp.matmul(x, weight)
+        out = x @ weight
         if bias is None:
             return out
         if backend.is_mutable(xp) and out.dtype == xp.result_type(out, bias):
@@ -37,13 +39,17 @@ class Linear(Function):
         return out + bias
 
     def backward(self, g):
-        x, weight, bias = self.parents
+        x, weight, _ = self.args
+        F = self.F
         needs_x, needs_w, needs_b = self.needs_input_grad
-        grad_x = g @ weight.mT if needs_x else None
+        grad_x = g @ F.matrix_transpose(weight) if needs_x else None
         grad_w = None
         if needs_w:
-            grad_w = x.mT @ g if x.ndim >= 2 else x.reshape(-1, 1) @ g.reshape(1, -1)
-        grad_b = g.sum(axis=tuple(range(g.ndim - 1))) if needs_b else None
+            if x.ndim >= 2:
+                grad_w = F.matrix_transpose(x) @ g
+            else:
+                grad_w = F.reshape(x, (-1, 1)) @ F.reshape(g, (1, -1))
+        grad_b = F.sum(g, axis=tuple(range(g.ndim - 1))) if needs_b else None
         return grad_x, grad_w, grad_b
 
 
@@ -59,7 +65,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight, bias)
 
 
-class Softmax(Function):
+class Softmax(Primitive):
     """y = exp(x - logsumexp(x)) along ``axis``;  dL/dx = y * (g - sum(g * y)).
 
     The max-shift inside keeps every exponent <= 0, so nothing overflows.
@@ -67,13 +73,11 @@ class Softmax(Function):
 
     def forward(self, xp, x, axis):
         self.axis = axis
-        shifted = x - xp.max(x, axis=axis, keepdims=True)
-        e = xp.exp(shifted)
-        return e / xp.sum(e, axis=axis, keepdims=True)
+        return stable_softmax(xp, x, axis)
 
     def backward(self, g):
-        y = self.output
-        return (y * (g - (g * y).sum(axis=self.axis, keepdims=True)),)
+        y = self.out
+        return (y * (g - self.F.sum(g * y, axis=self.axis, keepdims=True)),)
 
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
@@ -83,7 +87,7 @@ def softmax(x: Tensor, axis=-1) -> Tensor:
     return Softmax.apply(x, axis=normalize_axes(axis, x.ndim)[0])
 
 
-class SoftmaxCrossEntropy(Function):
+class SoftmaxCrossEntropy(Primitive):
     """L_i = logsumexp(z_i) - z_{i, y_i} for logits z (N, C) and class indices y (N,).
 
     dL/dz = g_i * (softmax(z_i) - onehot(y_i)); with reduction "mean" g_i = g / N.
@@ -104,13 +108,14 @@ class SoftmaxCrossEntropy(Function):
         return total / losses.shape[0] if reduction == "mean" else total
 
     def backward(self, g):
-        logits = self.parents[0]
-        onehot = Tensor._wrap(logits.xp.astype(self.is_target, logits.dtype))
+        F = self.F
+        logits = self.args[0]
+        onehot = F.const(F.xp.astype(self.is_target, logits.dtype))
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
-            g = g.reshape(-1, 1)
-        return (softmax(logits, axis=1) - onehot) * g, None
+            g = F.reshape(g, (-1, 1))
+        return (F.softmax(logits, 1) - onehot) * g, None
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -1,13 +1,19 @@
 """The primitive operations: forward and backward side by side.
 
-Each class computes ``y = f(x, ...)`` on raw arrays in ``forward`` and, in
-``backward``, turns ``g = dL/dy`` into ``dL/dx`` for each input using Tensor
-operations (so that second derivatives come for free). The docstring of each
-op states the derivative it implements. Gradients come back in the shape of
-the output; the engine un-broadcasts them to each input's shape.
+Each class computes ``y = f(x, ...)`` on raw arrays in ``forward``; its
+``backward`` turns ``g = dL/dy`` into ``dL/dx`` for each input. The docstring
+of each op states the derivative it implements.
 
-Everything else (mean, softmax, var, gelu, ...) is composed from these in
-``functional.py``.
+A backward rule reads its inputs from ``self.args``, its output from
+``self.out`` and computes with Python operators and the namespace ``self.F``
+(see ``derivatives.py``): during ``backward(create_graph=True)`` these are
+Tensors and every step is recorded (so second derivatives come for free);
+in an ordinary backward pass they are raw arrays and nothing is recorded.
+Gradients come back in the shape of the output; the engine un-broadcasts them
+to each input's shape.
+
+Everything else (mean, var, log_softmax, gelu, ...) is composed from these in
+``functional.py``; ``fused.py`` holds three fused primitives for speed.
 """
 
 from __future__ import annotations
@@ -15,27 +21,18 @@ from __future__ import annotations
 import math
 
 from . import backend
-from .tensor import Function, Tensor, unbroadcast
+from .derivatives import as_array, index_add, stable_sigmoid
+from .tensor import Function, Tensor
 
 
-def _const(xp, array) -> Tensor:
-    """A constant (non-differentiable) Tensor around an array.
+class Primitive(Function):
+    """A built-in op whose backward is written in the ``self.F`` vocabulary."""
 
-    ``xp.asarray`` turns the NumPy scalars that 0-d expressions give back into
-    0-d arrays (a no-op for arrays).
-    """
-    return Tensor._wrap(xp.asarray(array), False)
-
-
-def _as_array(xp, value, like):
-    """A Python scalar as a 0-d array of ``like``'s dtype and device."""
-    if isinstance(value, (bool, int, float)):
-        return xp.asarray(value, dtype=like.dtype, device=backend.device_of(like))
-    return value
+    array_rules = True
 
 
 # ----------------------------------------------------------------- arithmetic
-class Add(Function):
+class Add(Primitive):
     """y = a + b;  dL/da = g,  dL/db = g."""
 
     def forward(self, xp, a, b):
@@ -45,7 +42,7 @@ class Add(Function):
         return g, g
 
 
-class Sub(Function):
+class Sub(Primitive):
     """y = a - b;  dL/da = g,  dL/db = -g."""
 
     def forward(self, xp, a, b):
@@ -55,31 +52,31 @@ class Sub(Function):
         return g, (-g if self.needs_input_grad[1] else None)
 
 
-class Mul(Function):
+class Mul(Primitive):
     """y = a * b;  dL/da = g * b,  dL/db = g * a."""
 
     def forward(self, xp, a, b):
         return a * b
 
     def backward(self, g):
-        a, b = self.parents
+        a, b = self.args
         needs_a, needs_b = self.needs_input_grad
         return (g * b if needs_a else None), (g * a if needs_b else None)
 
 
-class Div(Function):
+class Div(Primitive):
     """y = a / b;  dL/da = g / b,  dL/db = -g * a / b**2."""
 
     def forward(self, xp, a, b):
         return a / b
 
     def backward(self, g):
-        a, b = self.parents
+        a, b = self.args
         needs_a, needs_b = self.needs_input_grad
         return (g / b if needs_a else None), (-g * a / (b * b) if needs_b else None)
 
 
-class Pow(Function):
+class Pow(Primitive):
     """y = a ** b;  dL/da = g * b * a**(b-1),  dL/db = g * y * log(a).
 
     As in PyTorch, dL/db is 0 where a == 0 and b >= 0 (the limit of y*log(a)),
@@ -90,22 +87,22 @@ class Pow(Function):
         return a**b
 
     def backward(self, g):
-        a, b = self.parents
+        a, b = self.args
+        F = self.F
         needs_a, needs_b = self.needs_input_grad
         grad_a = grad_b = None
         if needs_a:
-            grad_a = g * 0.0 if (not isinstance(b, Tensor) and b == 0) else g * b * a ** (b - 1)
+            grad_a = g * 0.0 if (isinstance(b, (int, float)) and b == 0) else g * b * a ** (b - 1)
         if needs_b:
-            if isinstance(a, Tensor):
-                zero_limit = _const(a.xp, (a.data == 0) & (b.data >= 0))
-                safe_a = where(zero_limit, 1.0, a)
-                grad_b = g * self.output * safe_a.log()
+            if isinstance(a, (int, float)):
+                grad_b = g * self.out * math.log(a)
             else:
-                grad_b = g * self.output * math.log(a)
+                zero_limit = (F.value(a) == 0) & (F.value(b) >= 0)
+                grad_b = g * self.out * F.log(F.where(zero_limit, 1.0, a))
         return grad_a, grad_b
 
 
-class MatMul(Function):
+class MatMul(Primitive):
     """y = a @ b;  dL/da = g @ b^T,  dL/db = a^T @ g (batched, 1-D aware).
 
     A 1-D ``a`` acts as a row vector (1, k) and a 1-D ``b`` as a column
@@ -131,60 +128,68 @@ class MatMul(Function):
             ) from None
 
     def backward(self, g):
-        a, b = self.parents
+        a, b = self.args
+        F = self.F
         needs_a, needs_b = self.needs_input_grad
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if needs_a else None), (g * a if needs_b else None)
-        a_mat = a.reshape(1, -1) if a.ndim == 1 else a
-        b_mat = b.reshape(-1, 1) if b.ndim == 1 else b
-        g_mat = g.unsqueeze(-2) if a.ndim == 1 else (g.unsqueeze(-1) if b.ndim == 1 else g)
+        a_mat = F.reshape(a, (1, -1)) if a.ndim == 1 else a
+        b_mat = F.reshape(b, (-1, 1)) if b.ndim == 1 else b
+        g_shape = tuple(g.shape)
+        if a.ndim == 1:
+            g = F.reshape(g, g_shape[:-1] + (1, g_shape[-1]))
+        elif b.ndim == 1:
+            g = F.reshape(g, g_shape + (1,))
         grad_a = grad_b = None
         if needs_a:
-            grad_a = g_mat @ b_mat.mT
+            grad_a = g @ F.matrix_transpose(b_mat)
             if a.ndim == 1:
-                grad_a = grad_a.reshape(grad_a.shape[:-2] + (grad_a.shape[-1],))
+                shape = tuple(grad_a.shape)
+                grad_a = F.reshape(grad_a, shape[:-2] + (shape[-1],))
         if needs_b:
-            grad_b = a_mat.mT @ g_mat
+            grad_b = F.matrix_transpose(a_mat) @ g
             if b.ndim == 1:
-                grad_b = grad_b.reshape(grad_b.shape[:-1])
+                grad_b = F.reshape(grad_b, tuple(grad_b.shape)[:-1])
         return grad_a, grad_b
 
 
-class Maximum(Function):
+class Maximum(Primitive):
     """y = max(a, b);  the gradient goes to the larger input, split evenly on ties."""
 
     def forward(self, xp, a, b):
         like = a if hasattr(a, "dtype") else b
-        return xp.maximum(_as_array(xp, a, like), _as_array(xp, b, like))
+        return xp.maximum(as_array(xp, a, like), as_array(xp, b, like))
 
     def backward(self, g):
-        a, b = self.parents
-        xp = g.xp
-        a_data = a.data if isinstance(a, Tensor) else a
-        b_data = b.data if isinstance(b, Tensor) else b
-        share_a = xp.astype(a_data > b_data, g.dtype) + 0.5 * xp.astype(a_data == b_data, g.dtype)
+        a, b = self.args
+        F = self.F
+        xp = F.xp
+        a_value, b_value = F.value(a), F.value(b)
+        share_a = xp.astype(xp.asarray(a_value > b_value), g.dtype) + 0.5 * xp.astype(
+            xp.asarray(a_value == b_value), g.dtype
+        )
         needs_a, needs_b = self.needs_input_grad
-        return (g * _const(xp, share_a) if needs_a else None), (
-            g * _const(xp, 1.0 - share_a) if needs_b else None
+        return (g * F.const(share_a) if needs_a else None), (
+            g * F.const(1.0 - share_a) if needs_b else None
         )
 
 
-class Where(Function):
+class Where(Primitive):
     """y = where(cond, a, b);  dL/da = where(cond, g, 0),  dL/db = where(cond, 0, g)."""
 
     def forward(self, xp, cond, a, b):
         like = a if hasattr(a, "dtype") else b
         if not hasattr(like, "dtype"):
             raise TypeError("where needs at least one tensor among its two value arguments")
-        return xp.where(cond, _as_array(xp, a, like), _as_array(xp, b, like))
+        return xp.where(cond, as_array(xp, a, like), as_array(xp, b, like))
 
     def backward(self, g):
-        cond = self.parents[0]
+        cond = self.F.value(self.args[0])
         _, needs_a, needs_b = self.needs_input_grad
         return (
             None,
-            where(cond, g, 0.0) if needs_a else None,
-            where(cond, 0.0, g) if needs_b else None,
+            self.F.where(cond, g, 0.0) if needs_a else None,
+            self.F.where(cond, 0.0, g) if needs_b else None,
         )
 
 
@@ -198,7 +203,7 @@ def where(cond, a, b) -> Tensor:
 
 
 # ----------------------------------------------------------------- elementwise
-class Neg(Function):
+class Neg(Primitive):
     """y = -x;  dL/dx = -g."""
 
     def forward(self, xp, x):
@@ -208,79 +213,79 @@ class Neg(Function):
         return (-g,)
 
 
-class Exp(Function):
+class Exp(Primitive):
     """y = exp(x);  dL/dx = g * y."""
 
     def forward(self, xp, x):
         return xp.exp(x)
 
     def backward(self, g):
-        return (g * self.output,)
+        return (g * self.out,)
 
 
-class Log(Function):
+class Log(Primitive):
     """y = log(x);  dL/dx = g / x."""
 
     def forward(self, xp, x):
         return xp.log(x)
 
     def backward(self, g):
-        return (g / self.parents[0],)
+        return (g / self.args[0],)
 
 
-class Sqrt(Function):
+class Sqrt(Primitive):
     """y = sqrt(x);  dL/dx = g / (2 y)."""
 
     def forward(self, xp, x):
         return xp.sqrt(x)
 
     def backward(self, g):
-        return (g / (2.0 * self.output),)
+        return (g / (2.0 * self.out),)
 
 
-class Abs(Function):
+class Abs(Primitive):
     """y = |x|;  dL/dx = g * sign(x)  (0 at x = 0, like PyTorch)."""
 
     def forward(self, xp, x):
         return xp.abs(x)
 
     def backward(self, g):
-        x = self.parents[0]
-        return (g * _const(x.xp, x.xp.sign(x.data)),)
+        F = self.F
+        return (g * F.const(F.xp.sign(F.value(self.args[0]))),)
 
 
-class Sin(Function):
+class Sin(Primitive):
     """y = sin(x);  dL/dx = g * cos(x)."""
 
     def forward(self, xp, x):
         return xp.sin(x)
 
     def backward(self, g):
-        return (g * self.parents[0].cos(),)
+        return (g * self.F.cos(self.args[0]),)
 
 
-class Cos(Function):
+class Cos(Primitive):
     """y = cos(x);  dL/dx = -g * sin(x)."""
 
     def forward(self, xp, x):
         return xp.cos(x)
 
     def backward(self, g):
-        return (-g * self.parents[0].sin(),)
+        return (-g * self.F.sin(self.args[0]),)
 
 
-class Tanh(Function):
+class Tanh(Primitive):
     """y = tanh(x);  dL/dx = g * (1 - y**2)."""
 
     def forward(self, xp, x):
         return xp.tanh(x)
 
     def backward(self, g):
-        y = self.output
+        y = self.out
         return (g * (1.0 - y * y),)
 
 
-class Sigmoid(Function):
+class Sigmoid(Primitive):
     """y = 1 / (1 + exp(-x));  dL/dx = g * y * (1 - y).
 
     Computed from ``e = exp(-|x|) <= 1`` as ``1/(1+e)`` for x >= 0 and
@@ -288,47 +293,46 @@ class Sigmoid(Function):
     """
 
     def forward(self, xp, x):
-        e = xp.exp(-xp.abs(x))
-        return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return stable_sigmoid(xp, x)
 
     def backward(self, g):
-        y = self.output
+        y = self.out
         return (g * y * (1.0 - y),)
 
 
-class Relu(Function):
+class Relu(Primitive):
     """y = max(x, 0);  dL/dx = g * [x > 0]."""
 
     def forward(self, xp, x):
         return xp.maximum(x, xp.zeros_like(x))
 
     def backward(self, g):
-        x = self.parents[0]
-        return (g * _const(x.xp, x.xp.astype(x.data > 0, g.dtype)),)
+        F = self.F
+        return (g * F.const(F.xp.astype(F.value(self.args[0]) > 0, g.dtype)),)
 
 
-class Softplus(Function):
+class Softplus(Primitive):
     """y = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|));  dL/dx = g * sigmoid(x)."""
 
     def forward(self, xp, x):
         return xp.maximum(x, xp.zeros_like(x)) + xp.log1p(xp.exp(-xp.abs(x)))
 
     def backward(self, g):
-        return (g * self.parents[0].sigmoid(),)
+        return (g * self.F.sigmoid(self.args[0]),)
 
 
-class Erf(Function):
+class Erf(Primitive):
     """y = erf(x);  dL/dx = g * 2/sqrt(pi) * exp(-x**2)."""
 
     def forward(self, xp, x):
         return backend.erf(xp, x)
 
     def backward(self, g):
-        x = self.parents[0]
-        return (g * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp(),)
+        x = self.args[0]
+        return (g * (2.0 / math.sqrt(math.pi)) * self.F.exp(-(x * x)),)
 
 
-class Clip(Function):
+class Clip(Primitive):
     """y = min(max(x, lo), hi);  dL/dx = g * [lo <= x <= hi]  (like PyTorch's clamp)."""
 
     def forward(self, xp, x, min=None, max=None):
@@ -336,27 +340,28 @@ class Clip(Function):
         return xp.clip(x, min=min, max=max)
 
     def backward(self, g):
-        x = self.parents[0]
-        xp, lo, hi = x.xp, *self.bounds
-        inside = xp.ones_like(x.data, dtype=xp.bool)
+        F = self.F
+        xp, (lo, hi) = F.xp, self.bounds
+        x = F.value(self.args[0])
+        inside = xp.ones_like(x, dtype=xp.bool)
         if lo is not None:
-            inside = inside & (x.data >= lo)
+            inside = inside & (x >= lo)
         if hi is not None:
-            inside = inside & (x.data <= hi)
-        return (g * _const(xp, xp.astype(inside, g.dtype)),)
+            inside = inside & (x <= hi)
+        return (g * F.const(xp.astype(inside, g.dtype)),)
 
 
-class Astype(Function):
+class Astype(Primitive):
     """y = x converted to ``dtype``;  dL/dx = g converted back to x's dtype."""
 
     def forward(self, xp, x, dtype):
         return xp.astype(x, backend.resolve_dtype(xp, dtype))
 
     def backward(self, g):
-        return (g.astype(self.parents[0].dtype),)
+        return (self.F.astype(g, self.args[0].dtype),)
 
 
-class Move(Function):
+class Move(Primitive):
     """y = x on another backend and/or device;  dL/dx = g moved back."""
 
     changes_backend = True
@@ -370,7 +375,7 @@ class Move(Function):
 
     def backward(self, g):
         xp, device = self.source
-        return (g.to(backend=xp, device=device),)
+        return (self.F.move(g, xp, device),)
 
 
 # ----------------------------------------------------------------- reductions
@@ -378,7 +383,7 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-class Sum(Function):
+class Sum(Primitive):
     """y = sum of x over ``axis``;  dL/dx = g broadcast back to x's shape."""
 
     def forward(self, xp, x, axis, keepdims):
@@ -386,13 +391,14 @@ class Sum(Function):
         return xp.sum(x, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
-        x = self.parents[0]
+        F = self.F
+        shape = tuple(self.args[0].shape)
         if not self.keepdims:
-            g = g.reshape(_keepdims_shape(x.shape, self.axis))
-        return (g.broadcast_to(x.shape),)
+            g = F.reshape(g, _keepdims_shape(shape, self.axis))
+        return (F.broadcast_to(g, shape),)
 
 
-class Max(Function):
+class Max(Primitive):
     """y = max of x over ``axis``;  dL/dx = g at the maxima, shared evenly among ties."""
 
     def forward(self, xp, x, axis, keepdims):
@@ -402,15 +408,16 @@ class Max(Function):
         return xp.max(x, axis=axis, keepdims=keepdims)
 
     def backward(self, g):
-        x = self.parents[0]
-        xp = x.xp
-        kept = _keepdims_shape(x.shape, self.axis)
-        is_max = xp.astype(x.data == xp.reshape(self.output.data, kept), g.dtype)
+        F = self.F
+        xp = F.xp
+        x = F.value(self.args[0])
+        kept = _keepdims_shape(tuple(x.shape), self.axis)
+        is_max = xp.astype(x == xp.reshape(F.value(self.out), kept), g.dtype)
         share = is_max / xp.sum(is_max, axis=self.axis, keepdims=True)
-        return (g.reshape(kept) * _const(xp, share),)
+        return (F.reshape(g, kept) * F.const(share),)
 
 
-class LogSumExp(Function):
+class LogSumExp(Primitive):
     """y = log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))), m = max x.
 
     dL/dx = g * exp(x - y) = g * softmax(x).
@@ -426,13 +433,14 @@ class LogSumExp(Function):
         return y if keepdims else xp.reshape(y, tuple(n for i, n in enumerate(x.shape) if i not in axis))
 
     def backward(self, g):
-        x = self.parents[0]
-        kept = _keepdims_shape(x.shape, self.axis)
-        return (g.reshape(kept) * (x - self.output.reshape(kept)).exp(),)
+        F = self.F
+        x = self.args[0]
+        kept = _keepdims_shape(tuple(x.shape), self.axis)
+        return (F.reshape(g, kept) * F.exp(x - F.reshape(self.out, kept)),)
 
 
 # ----------------------------------------------------------------- shapes
-class Reshape(Function):
+class Reshape(Primitive):
     """y = x with a new shape;  dL/dx = g reshaped to x's shape."""
 
     def forward(self, xp, x, shape):
@@ -442,10 +450,10 @@ class Reshape(Function):
             raise ValueError(f"cannot reshape a tensor of shape {tuple(x.shape)} to {shape}") from err
 
     def backward(self, g):
-        return (g.reshape(self.parents[0].shape),)
+        return (self.F.reshape(g, tuple(self.args[0].shape)),)
 
 
-class Permute(Function):
+class Permute(Primitive):
     """y = x with axes permuted;  dL/dx = g permuted back (the inverse permutation)."""
 
     def forward(self, xp, x, axes):
@@ -454,10 +462,10 @@ class Permute(Function):
 
     def backward(self, g):
         inverse = tuple(sorted(range(len(self.axes)), key=self.axes.__getitem__))
-        return (Permute.apply(g, axes=inverse),)
+        return (self.F.permute_dims(g, inverse),)
 
 
-class BroadcastTo(Function):
+class BroadcastTo(Primitive):
     """y = x broadcast to ``shape``;  dL/dx = g summed over the broadcast axes."""
 
     def forward(self, xp, x, shape):
@@ -467,15 +475,10 @@ class BroadcastTo(Function):
             raise ValueError(f"cannot broadcast shape {tuple(x.shape)} to {shape}") from err
 
     def backward(self, g):
-        return (unbroadcast(g, self.parents[0].shape),)
+        return (self.F.unbroadcast(g, tuple(self.args[0].shape)),)
 
 
-def _is_basic(index: tuple) -> bool:
-    """Only ints, slices and Ellipsis: ``out[index] = g`` writes each place once."""
-    return all(part is Ellipsis or isinstance(part, (int, slice)) for part in index)
-
-
-class Index(Function):
+class Index(Primitive):
     """y = x[index];  dL/dx = zeros like x with g added at ``index``.
 
     Repeated integer indices receive the sum of their gradients.
@@ -486,36 +489,24 @@ class Index(Function):
         return backend.getitem(xp, x, index)
 
     def backward(self, g):
-        return (IndexAdd.apply(g, shape=self.parents[0].shape, index=self.index),)
+        return (self.F.index_add(g, tuple(self.args[0].shape), self.index),)
 
 
-class IndexAdd(Function):
+class IndexAdd(Primitive):
     """y = zeros(shape) with ``y[index] += g`` (repeats summed);  dL/dg = dL/dy[index].
 
-    The adjoint of ``Index``: basic indices (ints, slices) write into a fresh
-    zero array (or rebind on immutable backends); integer-array indices go
-    through ``backend.scatter_add_1d`` on flat positions, which sums repeats.
+    The adjoint of ``Index`` (see ``derivatives.index_add``).
     """
 
     def forward(self, xp, g, shape, index):
         self.index = index
-        device = backend.device_of(g)
-        if _is_basic(index) and backend.is_mutable(xp):
-            out = xp.zeros(shape, dtype=g.dtype, device=device)
-            out[index] = g
-            return out
-        size = math.prod(shape)
-        positions = backend.getitem(xp, xp.reshape(xp.arange(size, device=device), shape), index)
-        flat = backend.scatter_add_1d(
-            xp, size, xp.reshape(positions, (-1,)), xp.reshape(g, (-1,))
-        )
-        return xp.reshape(flat, shape)
+        return index_add(xp, g, shape, index)
 
     def backward(self, gg):
-        return (Index.apply(gg, index=self.index),)
+        return (self.F.getitem(gg, self.index),)
 
 
-class Concat(Function):
+class Concat(Primitive):
     """y = concat(xs, axis);  dL/dx_i = the slice of g that x_i occupies."""
 
     def forward(self, xp, *xs, axis):
@@ -524,9 +515,9 @@ class Concat(Function):
 
     def backward(self, g):
         grads, start = [], 0
-        for x, needs in zip(self.parents, self.needs_input_grad):
+        for x, needs in zip(self.args, self.needs_input_grad):
             stop = start + x.shape[self.axis]
-            index = (slice(None),) * self.axis + (slice(start, stop),)
-            grads.append(g[index] if needs else None)
+            index = (slice(None),) * self.axis + (slice(start, stop), Ellipsis)
+            grads.append(self.F.getitem(g, index) if needs else None)
             start = stop
         return tuple(grads)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import weakref
 
-from . import backend
+from . import backend, derivatives
 
 
 class _GradMode:
@@ -35,6 +35,18 @@ class _GradMode:
 
 
 # ----------------------------------------------------------------- Function
+class _RecordingOps:
+    """``Function.F`` until the engine sets it: Tensors, as when recording.
+
+    A non-data descriptor, so the engine's ``fn.F = ...`` simply shadows it.
+    """
+
+    def __get__(self, fn, owner=None):
+        if fn is None:
+            return self
+        return derivatives.namespace(backend.namespace_of(fn._output_ref().data), True)
+
+
 class Function:
     """One differentiable operation: ``forward`` on arrays, ``backward`` on Tensors.
 
@@ -43,20 +55,28 @@ class Function:
     * ``forward(self, xp, *arrays, **params) -> array`` with the namespace
       ``xp``; Python scalars pass through unchanged;
     * ``backward(self, grad_out) -> tuple`` with one entry per input (``None``
-      where no gradient is needed), built from Tensor operations so that the
-      same rule gives second derivatives under ``create_graph=True``.
+      where no gradient is needed).
 
     In ``backward``, ``self.parents`` holds the inputs as given (Tensors or
     Python scalars), ``self.needs_input_grad`` which of them want a gradient,
-    and ``self.output`` the Tensor that ``forward`` produced.
+    and ``self.output`` the Tensor that ``forward`` produced. A rule built
+    from Tensor operations gives second derivatives under ``create_graph=True``.
+
+    The built-in ops (``array_rules = True``) write their rules once in the
+    vocabulary of ``derivatives.py``: ``self.args``, ``self.out``, operators
+    and ``self.F``. The engine runs such a rule on Tensors when recording and
+    on raw arrays otherwise, where it costs one backend call per step.
     """
 
     registry: dict[str, type] = {}
     changes_backend = False  # True only for Move, whose output may be another array type
+    array_rules = False  # True: backward may run on raw arrays (see derivatives.py)
+    F = _RecordingOps()  # the rule vocabulary (derivatives.py), set by the engine per call
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        Function.registry[cls.__name__] = cls
+        if "forward" in cls.__dict__:  # an op, not an intermediate base class
+            Function.registry[cls.__name__] = cls
 
     @classmethod
     def apply(cls, *args, **params):
@@ -92,6 +112,7 @@ class Function:
         if _GradMode.enabled and True in needs_input_grad:
             result = _new_tensor(out, True)
             fn.parents = args
+            fn.inputs = datas
             fn.needs_input_grad = needs_input_grad
             fn._output_ref = weakref.ref(result)
             result._ctx = fn
@@ -104,6 +125,17 @@ class Function:
     @property
     def output(self):
         return self._output_ref()
+
+    @property
+    def args(self):
+        """The inputs as the current backward mode sees them: Tensors or raw arrays."""
+        return self.parents if self.F.recording else self.inputs
+
+    @property
+    def out(self):
+        """The output as the current backward mode sees it: a Tensor or a raw array."""
+        output = self._output_ref()
+        return output if self.F.recording else output.data
 
     @property
     def name(self) -> str:
@@ -558,14 +590,7 @@ def unbroadcast(grad: Tensor, shape: tuple) -> Tensor:
     """
     if grad.shape == shape:
         return grad
-    leading = grad.ndim - len(shape)
-    if leading < 0 or any(
-        n != 1 and grad.shape[leading + i] != n for i, n in enumerate(shape)
-    ):
-        raise RuntimeError(f"a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
-    axes = tuple(range(leading)) + tuple(
-        leading + i for i, n in enumerate(shape) if n == 1 and grad.shape[leading + i] != 1
-    )
+    axes = derivatives.unbroadcast_axes(grad.shape, shape)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
@@ -601,23 +626,28 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     gradient back (Kahn's algorithm on the consumer counts), so its gradient
     is complete: ``dL/dx = sum over consumers of their contribution``.
 
+    With ``create_graph`` the gradients are Tensors and every step is
+    recorded; otherwise they travel as raw arrays (see ``derivatives.py``) and
+    become Tensors only where they land: in ``.grad``, in hooks, in results.
+
     With ``inputs`` (a list of tensors) the gradients with respect to them are
     returned and no ``.grad`` is touched; otherwise gradients are accumulated
     into the ``.grad`` of every leaf that requires grad.
     """
+    recording = create_graph
     grads = {}
     for root, grad in zip(roots, root_grads):
         grad = _initial_grad(root, grad)
+        grad = grad if recording else grad.data
         earlier = grads.get(id(root))
         grads[id(root)] = grad if earlier is None else earlier + grad
     waiting = count_consumers(roots)
     ready = list({id(r): r for r in roots if id(r) not in waiting}.values())
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
-    tracer = _GradMode.tracer
-    anomaly = _GradMode.anomaly
+    tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
     previous_mode = _GradMode.enabled
-    _GradMode.enabled = create_graph
+    _GradMode.enabled = recording
     try:
         while ready:
             node = ready.pop()
@@ -625,15 +655,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             fn = node._ctx
             if grad is not None:
                 if node._hooks:
-                    for hook in list(node._hooks.values()):
-                        replaced = hook(grad)
-                        if replaced is not None:
-                            grad = replaced
+                    grad = _run_hooks(node, grad, recording)
                 if wanted is not None and id(node) in wanted:
                     captured[id(node)] = grad
                 if fn is None:
                     if wanted is None:
-                        node.grad = grad if node.grad is None else node.grad + grad
+                        _accumulate(node, grad, recording)
                     continue
                 if fn.parents is None:
                     raise RuntimeError(
@@ -641,9 +668,9 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                         "values were freed by the first backward(); pass retain_graph=True "
                         "to the first call if you need to do this"
                     )
-                parent_grads = fn.backward(grad)
+                parent_grads = _apply_rule(fn, node, grad, recording)
                 if tracer is not None:
-                    tracer.record(fn, grad, parent_grads)
+                    tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
             elif fn is None or fn.parents is None:
                 continue
             else:
@@ -653,28 +680,80 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                     continue
                 key = id(parent)
                 if parent_grad is not None:
-                    if parent_grad.data.shape != parent.data.shape:
-                        summed_from = parent_grad.shape
-                        parent_grad = unbroadcast(parent_grad, parent.shape)
-                        if tracer is not None:
-                            tracer.record_unbroadcast(fn, summed_from, parent.shape)
-                    grad_dtype, parent_dtype = parent_grad.data.dtype, parent.data.dtype
-                    if grad_dtype is not parent_dtype and grad_dtype != parent_dtype:
-                        parent_grad = parent_grad.astype(parent_dtype)
+                    parent_grad = _fit(fn, parent, parent_grad, recording)
                     if anomaly is not None:
-                        anomaly.check_backward(fn, grad, parent_grad)
+                        anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
                     earlier = grads.get(key)
                     grads[key] = parent_grad if earlier is None else earlier + parent_grad
                 waiting[key] -= 1
                 if waiting[key] == 0:
                     ready.append(parent)
             if not retain_graph:
-                fn.parents = None
+                fn.parents = fn.inputs = None
+            elif "F" in fn.__dict__:
+                del fn.F  # the graph stays: a rule called later by hand sees Tensors again
     finally:
         _GradMode.enabled = previous_mode
     if wanted is None:
         return None
-    return [captured.get(id(t)) for t in inputs]
+    return [_as_tensor(captured.get(id(t)), t) for t in inputs]
+
+
+def _apply_rule(fn, node, grad, recording):
+    """Run ``fn.backward``: in the rule vocabulary, or on Tensors for Tensor-only rules."""
+    xp = _namespace_of_type.get(type(node.data)) or node.xp
+    if fn.array_rules:
+        fn.F = derivatives.namespace(xp, recording)
+        return fn.backward(grad)
+    fn.F = derivatives.namespace(xp, True)
+    if recording:
+        return fn.backward(grad)
+    parent_grads = fn.backward(_new_tensor(grad, False))
+    return [None if g is None else g.data for g in parent_grads]
+
+
+def _fit(fn, parent, grad, recording):
+    """Undo broadcasting and cast to the parent's dtype (the engine's one place for both)."""
+    data = grad.data if recording else grad
+    target = parent.data
+    if data.shape != target.shape:
+        tracer = _GradMode.tracer
+        summed_from = tuple(data.shape)
+        grad = fn.F.unbroadcast(grad, tuple(target.shape))
+        if tracer is not None:
+            tracer.record_unbroadcast(fn, summed_from, tuple(target.shape))
+        data = grad.data if recording else grad
+    if data.dtype is not target.dtype and data.dtype != target.dtype:
+        grad = fn.F.astype(grad, target.dtype)
+    return grad
+
+
+def _as_tensor(grad, like=None):
+    """A gradient as a Tensor (raw arrays are wrapped; NumPy scalars become 0-d arrays)."""
+    if grad is None or isinstance(grad, Tensor):
+        return grad
+    if like is not None and type(grad) is type(like.data):
+        return _new_tensor(grad, False)
+    return _new_tensor(backend.namespace_of(grad).asarray(grad), False)
+
+
+def _run_hooks(node, grad, recording):
+    grad = _as_tensor(grad, node)
+    for hook in list(node._hooks.values()):
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad if recording else grad.data
+
+
+def _accumulate(leaf, grad, recording):
+    grad = _as_tensor(grad, leaf)
+    if leaf.grad is None:
+        leaf.grad = grad
+    elif recording:
+        leaf.grad = leaf.grad + grad
+    else:
+        leaf.grad = _as_tensor(leaf.grad.data + grad.data, leaf)
 
 
 def _initial_grad(root: Tensor, grad) -> Tensor:
