@@ -646,6 +646,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
+    ops_by_type = {}  # array type -> rule vocabulary (derivatives.py) for this pass
     previous_mode = _GradMode.enabled
     _GradMode.enabled = recording
     try:
@@ -668,7 +669,15 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                         "values were freed by the first backward(); pass retain_graph=True "
                         "to the first call if you need to do this"
                     )
-                parent_grads = _apply_rule(fn, node, grad, recording)
+                if fn.array_rules:  # the common case, inlined: pick the rule vocabulary
+                    rule_ops = ops_by_type.get(type(node.data))
+                    if rule_ops is None:
+                        rule_ops = derivatives.namespace(node.xp, recording)
+                        ops_by_type[type(node.data)] = rule_ops
+                    fn.F = rule_ops
+                    parent_grads = fn.backward(grad)
+                else:
+                    parent_grads = _apply_rule(fn, node, grad, recording)
                 if tracer is not None:
                     tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
             elif fn is None or fn.parents is None:
@@ -680,7 +689,11 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                     continue
                 key = id(parent)
                 if parent_grad is not None:
-                    parent_grad = _fit(fn, parent, parent_grad, recording)
+                    data, target = (parent_grad.data if recording else parent_grad), parent.data
+                    if data.shape != target.shape or (
+                        data.dtype is not target.dtype and data.dtype != target.dtype
+                    ):
+                        parent_grad = _fit(fn, parent, parent_grad, recording)
                     if anomaly is not None:
                         anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
                     earlier = grads.get(key)
@@ -700,12 +713,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
 
 
 def _apply_rule(fn, node, grad, recording):
-    """Run ``fn.backward``: in the rule vocabulary, or on Tensors for Tensor-only rules."""
-    xp = _namespace_of_type.get(type(node.data)) or node.xp
-    if fn.array_rules:
-        fn.F = derivatives.namespace(xp, recording)
-        return fn.backward(grad)
-    fn.F = derivatives.namespace(xp, True)
+    """Run a Tensor-only rule (a user's op): on Tensors, unwrapped again when not recording."""
+    fn.F = derivatives.namespace(node.xp, True)
     if recording:
         return fn.backward(grad)
     parent_grads = fn.backward(_new_tensor(grad, False))
