@@ -18,7 +18,9 @@ def make_input(shape, backend, domain="real", seed=0, requires_grad=True):
         values = rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
     else:
         values = rng.standard_normal(shape)
-    return tg.tensor(np.asarray(values, dtype=np.float64), backend=backend, requires_grad=requires_grad)
+    return tg.tensor(
+        np.asarray(values, dtype=np.float64), backend=backend, requires_grad=requires_grad
+    )
 
 
 def directional_check(fn, inputs, eps=1e-6, rtol=1e-6, atol=1e-8, directions=2, seed=1):

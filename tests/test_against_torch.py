@@ -35,7 +35,9 @@ def test_value_and_gradient_match_torch(case):
 
 def _mlp_params(rng):
     sizes = [(6, 16), (16, 12), (12, 4)]
-    return [(rng.standard_normal(s) / np.sqrt(s[0]), rng.standard_normal(s[1]) * 0.1) for s in sizes]
+    return [
+        (rng.standard_normal(s) / np.sqrt(s[0]), rng.standard_normal(s[1]) * 0.1) for s in sizes
+    ]
 
 
 def test_three_layer_mlp_softmax_cross_entropy_matches_torch():
@@ -55,7 +57,8 @@ def test_three_layer_mlp_softmax_cross_entropy_matches_torch():
     loss.backward()
 
     theirs = [
-        (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)) for w, b in params
+        (torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True))
+        for w, b in params
     ]
     t = torch.tensor(x)
     for i, (w, b) in enumerate(theirs):

@@ -41,7 +41,9 @@ def test_retain_graph_allows_a_second_backward():
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_allclose(x.grad.numpy(), 2 * (np.exp([1, 2]) * (1 + np.array([1, 2]))), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.grad.numpy(), 2 * (np.exp([1, 2]) * (1 + np.array([1, 2]))), rtol=1e-6
+    )
 
 
 def test_backward_on_non_scalar_needs_a_gradient():
@@ -82,7 +84,9 @@ def test_second_derivatives_of_tanh_cubed_are_analytic(backend_name, xp):
     (h,) = tg.grad(g.sum(), x)  # the Hessian is diagonal: its diagonal
     t = np.tanh(x.numpy())
     np.testing.assert_allclose(g.numpy(), 3 * t**2 * (1 - t**2), rtol=1e-12)
-    np.testing.assert_allclose(h.numpy(), 6 * t * (1 - t**2) ** 2 - 6 * t**3 * (1 - t**2), rtol=1e-12)
+    np.testing.assert_allclose(
+        h.numpy(), 6 * t * (1 - t**2) ** 2 - 6 * t**3 * (1 - t**2), rtol=1e-12
+    )
 
 
 def test_hessian_vector_product_equals_finite_difference_of_gradients():

@@ -6,7 +6,6 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -40,7 +39,9 @@ def test_two_thousand_training_steps_do_not_grow_memory():
     finally:
         tracemalloc.stop()
     # a leak of even 100 bytes a step would add 180 KB between the first and last sample
-    assert max(samples[-3:]) - min(samples[:3]) < 64 * 1024, f"traced bytes every 200 steps: {samples}"
+    assert max(samples[-3:]) - min(samples[:3]) < 64 * 1024, (
+        f"traced bytes every 200 steps: {samples}"
+    )
 
 
 def _peak_of_training(implementation, workload) -> int:

@@ -7,9 +7,12 @@
 [2.0, 4.0, 6.0]
 """
 
+from . import data, func, inspect, nn, optim, train  # noqa: E402  (subpackages use the names above)
 from .autograd import GradcheckError, enable_grad, grad, gradcheck, is_grad_enabled, no_grad
 from .backend import (
     available_backends as backends,
+)
+from .backend import (
     default_backend,
     get_default_backend,
     get_default_dtype,
@@ -35,10 +38,9 @@ from .functional import (
     tanh,
     where,
 )
-from .tensor import Function, Tensor
-from . import data, func, inspect, nn, optim, train  # noqa: E402  (subpackages use the names above)
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
+from .tensor import Function, Tensor
 
 __version__ = "0.1.0"
 
@@ -47,3 +49,71 @@ float64 = "float64"
 int64 = "int64"
 int32 = "int32"
 bool_ = "bool"
+
+__all__ = [
+    # tensors and creation
+    "Tensor",
+    "Function",
+    "tensor",
+    "zeros",
+    "ones",
+    "full",
+    "eye",
+    "arange",
+    "zeros_like",
+    "ones_like",
+    "randn",
+    "rand",
+    "manual_seed",
+    # backends and defaults
+    "backends",
+    "default_backend",
+    "get_default_backend",
+    "set_default_backend",
+    "get_default_dtype",
+    "set_default_dtype",
+    # differentiable functions
+    "concat",
+    "stack",
+    "where",
+    "maximum",
+    "minimum",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softplus",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    # autodiff
+    "grad",
+    "gradcheck",
+    "GradcheckError",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "graph",
+    "trace_backward",
+    "detect_anomaly",
+    "AnomalyError",
+    # saving
+    "save",
+    "load",
+    "load_metadata",
+    # subpackages
+    "data",
+    "func",
+    "inspect",
+    "nn",
+    "optim",
+    "train",
+    # dtype names
+    "float32",
+    "float64",
+    "int32",
+    "int64",
+    "bool_",
+]

@@ -41,7 +41,9 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+def grad(
+    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
+):
     """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
 
     Returns a tuple with one Tensor per input: ``sum_k d outputs_k / d input``
@@ -113,7 +115,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3) -> bool:
             flat_got, flat_numeric = xp.reshape(got, (-1,)), xp.reshape(numeric, (-1,))
             raise GradcheckError(
                 f"gradcheck failed for input {number} (shape {t.shape}): at flat index {worst} "
-                f"analytic {float(flat_got[worst]):.10g} vs numerical {float(flat_numeric[worst]):.10g}"
+                f"analytic {float(flat_got[worst]):.10g} "
+                f"vs numerical {float(flat_numeric[worst]):.10g}"
             )
     return True
 

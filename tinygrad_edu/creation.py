@@ -34,14 +34,22 @@ def _filled(fill, shape, dtype, backend_choice, device, requires_grad) -> Tensor
 def zeros(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     return _filled(
         lambda xp, s, d, dev: xp.zeros(s, dtype=d, device=dev),
-        _shape(shape), dtype, backend, device, requires_grad,
+        _shape(shape),
+        dtype,
+        backend,
+        device,
+        requires_grad,
     )
 
 
 def ones(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     return _filled(
         lambda xp, s, d, dev: xp.ones(s, dtype=d, device=dev),
-        _shape(shape), dtype, backend, device, requires_grad,
+        _shape(shape),
+        dtype,
+        backend,
+        device,
+        requires_grad,
     )
 
 
@@ -49,14 +57,22 @@ def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     return _filled(
         lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d, device=dev),
-        shape, dtype, backend, device, requires_grad,
+        shape,
+        dtype,
+        backend,
+        device,
+        requires_grad,
     )
 
 
 def eye(n, m=None, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     return _filled(
         lambda xp, s, d, dev: xp.eye(n, m, dtype=d, device=dev),
-        None, dtype, backend, device, requires_grad,
+        None,
+        dtype,
+        backend,
+        device,
+        requires_grad,
     )
 
 
@@ -95,4 +111,3 @@ def rand(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> 
     dtype = dtype or backends.get_default_dtype()
     data = backends.uniform(_shape(shape), xp, dtype, device=device)
     return Tensor._wrap(data).requires_grad_(requires_grad)
-

@@ -221,9 +221,7 @@ def stable_softmax(xp, x, axis):
 def unbroadcast_axes(grad_shape: tuple, shape: tuple) -> tuple:
     """The axes of ``grad_shape`` that broadcasting to it added or stretched from ``shape``."""
     leading = len(grad_shape) - len(shape)
-    if leading < 0 or any(
-        n != 1 and grad_shape[leading + i] != n for i, n in enumerate(shape)
-    ):
+    if leading < 0 or any(n != 1 and grad_shape[leading + i] != n for i, n in enumerate(shape)):
         raise RuntimeError(
             f"a gradient of shape {grad_shape} cannot belong to an input of shape {shape}"
         )

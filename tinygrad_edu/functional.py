@@ -130,7 +130,9 @@ def concat(tensors, axis=0) -> Tensor:
     ndim = tensors[0].ndim
     axis = normalize_axes(axis, ndim)[0]
     for t in tensors:
-        if t.ndim != ndim or any(t.shape[i] != tensors[0].shape[i] for i in range(ndim) if i != axis):
+        if t.ndim != ndim or any(
+            t.shape[i] != tensors[0].shape[i] for i in range(ndim) if i != axis
+        ):
             raise ValueError(
                 f"concat along axis {axis} needs matching shapes elsewhere, got "
                 f"{[t.shape for t in tensors]}"

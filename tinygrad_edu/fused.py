@@ -124,7 +124,8 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
         raise ValueError(
-            f"cross_entropy needs logits (N, C) and targets (N,), got {logits.shape} and {target.shape}"
+            "cross_entropy needs logits (N, C) and targets (N,), "
+            f"got {logits.shape} and {target.shape}"
         )
     if not target.xp.isdtype(target.dtype, "integral"):
         raise TypeError(f"cross_entropy needs integer class targets, got dtype {target.dtype}")

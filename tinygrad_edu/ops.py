@@ -112,7 +112,9 @@ class MatMul(Primitive):
 
     def forward(self, xp, a, b):
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}")
+            raise ValueError(
+                f"matmul needs at least 1-D operands, got shapes {a.shape} and {b.shape}"
+            )
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
             raise ValueError(
@@ -430,7 +432,11 @@ class LogSumExp(Primitive):
         shift = xp.max(x, axis=axis, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
         y = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
-        return y if keepdims else xp.reshape(y, tuple(n for i, n in enumerate(x.shape) if i not in axis))
+        return (
+            y
+            if keepdims
+            else xp.reshape(y, tuple(n for i, n in enumerate(x.shape) if i not in axis))
+        )
 
     def backward(self, g):
         F = self.F
@@ -447,7 +453,9 @@ class Reshape(Primitive):
         try:
             return xp.reshape(x, shape)
         except (ValueError, RuntimeError, TypeError) as err:
-            raise ValueError(f"cannot reshape a tensor of shape {tuple(x.shape)} to {shape}") from err
+            raise ValueError(
+                f"cannot reshape a tensor of shape {tuple(x.shape)} to {shape}"
+            ) from err
 
     def backward(self, g):
         return (self.F.reshape(g, tuple(self.args[0].shape)),)

@@ -178,9 +178,7 @@ def _unwrap(args):
 
 
 def _raise_mixed(args):
-    places = sorted(
-        {f"{a.backend} ({a.device})" for a in args if isinstance(a, Tensor)}
-    )
+    places = sorted({f"{a.backend} ({a.device})" for a in args if isinstance(a, Tensor)})
     raise ValueError(
         f"tensors on different backends or devices in one operation: {' and '.join(places)}; "
         "move them to one place first with .to(backend=..., device=...)"

@@ -9,7 +9,7 @@ from .common import gpu_backends
 
 
 class TrainEpoch:
-    """``tinygrad-edu train --epochs 1 --no-progress`` end to end (data, model, one epoch, evaluation)."""
+    """``tinygrad-edu train --epochs 1 --no-progress``: data, model, one epoch, evaluation."""
 
     params = gpu_backends()
     param_names = ["backend"]
@@ -18,6 +18,8 @@ class TrainEpoch:
 
     def time_train_one_epoch(self, backend_name):
         with contextlib.redirect_stdout(io.StringIO()):
-            status = cli.main(["train", "--epochs", "1", "--no-progress", "--backend", backend_name])
+            status = cli.main(
+                ["train", "--epochs", "1", "--no-progress", "--backend", backend_name]
+            )
         if status:
             raise RuntimeError(f"tinygrad-edu train exited with {status}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import namedtuple
 
 from .. import backend as backends
-from ..tensor import Tensor, HookHandle
+from ..tensor import HookHandle, Tensor
 
 
 class Parameter(Tensor):
