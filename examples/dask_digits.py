@@ -1,13 +1,13 @@
 """An MLP trained on the 8x8 digits with Dask arrays on a local Dask cluster, next to NumPy.
 
-The training images are a Dask array chunked along the batch axis (one chunk
-per worker by default). tinygrad_edu computes through ``xp``, so the same
-model code builds a lazy task graph: the forward pass ``X @ W + b`` runs chunk
-by chunk on the workers, and the weight gradient ``X^T g`` is a sum over the
-chunks. Nothing runs until a number is asked for; after every step the new
-parameters and optimizer moments are persisted on the cluster in one call, so
-the graph of step t does not contain steps 1..t-1 and shared work (the
-gradient feeds both Adam moments) is done once.
+The training images are a Dask array chunked along the batch axis (4 chunks
+by default). tinygrad_edu computes through ``xp``, so the same model code
+builds a lazy task graph: the forward pass ``X @ W + b`` runs chunk by chunk
+on the workers, and the weight gradient ``X^T g`` is a sum over the chunks.
+Nothing runs until a number is asked for. After every step the loss, the new
+parameters and the Adam moments are persisted on the cluster in one call
+(``backend.materialize``), so the graph of step t does not contain steps
+1..t-1, and the work they share (the gradient) runs once.
 
 The same seed, data and full-batch Adam steps then run on NumPy; the two test
 accuracies agree (the weights differ only by the order of floating-point sums
@@ -21,14 +21,13 @@ from __future__ import annotations
 import argparse
 import time
 
-import dask
 import dask.array as da
 import numpy as np
 from dask.distributed import Client, LocalCluster
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
-from tinygrad_edu import data, nn, optim
+from tinygrad_edu import backend, data, nn, optim
 
 
 def make_model() -> nn.Module:
@@ -56,8 +55,9 @@ def train(model, x_train, y_train, steps: int, lr: float, after_step=None) -> li
 def persist_step(loss, model, optimizer):
     """Compute this step's loss, parameters and Adam moments on the cluster.
 
-    One ``dask.persist`` call for all of them, so the gradient graph they share
-    runs once; afterwards each is a handle to results held by the workers.
+    One ``backend.materialize`` (a single ``dask.persist``) for all of them, so
+    the gradient graph they share runs once; afterwards each is a handle to
+    results held by the workers.
     """
     params = list(model.parameters())
     moments = [
@@ -66,8 +66,8 @@ def persist_step(loss, model, optimizer):
         for key, value in state.items()
         if isinstance(value, da.Array)
     ]
-    loss_data, *arrays = dask.persist(
-        loss.data, *[p.data for p in params], *[state[key] for state, key in moments]
+    loss_data, *arrays = backend.materialize(
+        [loss.data, *[p.data for p in params], *[state[key] for state, key in moments]]
     )
     for param, array in zip(params, arrays[: len(params)], strict=True):
         param.data = array

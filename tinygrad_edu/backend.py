@@ -4,17 +4,26 @@ Everything else in tinygrad_edu computes through an Array-API namespace ``xp``
 obtained here. This module:
 
 * resolves a backend name (``"numpy"``, ``"cupy"``, ``"array_api_strict"``,
-  ``"torch"``, ``"jax"``, ``"dask"``) or namespace module to a namespace;
-* finds the namespace of an array (``namespace_of``), cached per array type;
-* moves arrays between backends through host NumPy (``to_numpy``, ``move``);
+  ``"torch"``, ``"jax"``, ``"dask"``) or namespace module to a namespace, and
+  says which backends work on this machine (``available_backends``,
+  ``describe``);
+* finds the namespace and device of an array (``namespace_of``, ``device_of``)
+  and turns device names (``"cpu"``, ``"cuda:1"``) into device objects;
+* moves arrays between backends through host NumPy (``to_numpy``, ``move``),
+  and computes lazy (Dask) arrays where a loop needs it (``materialize``);
 * draws random numbers on the host, so one seed gives the same numbers on
   every backend;
-* holds the few operations the 2024.12 standard lacks (``scatter_add_1d``,
-  ``erf``), each with a native fast path and a standard fallback.
+* holds the few operations the 2024.12 standard lacks or that some backends
+  do not support (``getitem``, ``scatter_add_1d``, ``erf``), each with a
+  native fast path and a standard fallback.
 
 CuPy, torch, JAX and Dask are imported lazily: ``import cupy`` succeeds on a
 machine without a GPU and only fails at first use, so it is never imported at
-module top level.
+module top level, and a backend is "available" only once a probe has worked.
+
+JAX computes in float32 unless its 64-bit mode is on; asking the jax backend
+for float64 without it raises (rather than silently computing in float32):
+call ``jax.config.update("jax_enable_x64", True)`` at the start of the program.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import math
+import sys
 import threading
 
 import array_api_compat
@@ -42,6 +52,8 @@ _NAMESPACE_MODULES = {
 _state = threading.local()
 _default_backend_name = "numpy"
 _default_float_dtype = "float32"
+_namespaces: dict = {}  # backend name -> namespace, once it has loaded and answered
+_unavailable: dict = {}  # backend name -> why it cannot be used here (probed once)
 
 
 # ---------------------------------------------------------------- namespaces
@@ -49,7 +61,9 @@ def get_namespace(backend=None):
     """Return the Array-API namespace for a backend name, module, or None.
 
     ``None`` gives the current default backend (``numpy`` unless changed by
-    :func:`set_default_backend` or :func:`default_backend`).
+    :func:`set_default_backend` or :func:`default_backend`). A name that is
+    unknown, or whose library does not import or answer here (CuPy without a
+    CUDA device), raises ``ValueError`` saying why.
     """
     if backend is None:
         backend = getattr(_state, "override", None) or _default_backend_name
@@ -59,22 +73,48 @@ def get_namespace(backend=None):
         raise TypeError(
             f"backend must be a name or an array namespace module, got {backend!r}"
         )
+    xp = _namespaces.get(backend)
+    if xp is not None:
+        return xp
     if backend not in _NAMESPACE_MODULES:
         raise ValueError(
             f"unknown backend {backend!r}; known backends: {', '.join(KNOWN_BACKENDS)}"
         )
-    try:
-        xp = importlib.import_module(_NAMESPACE_MODULES[backend])
-    except ImportError as err:
+    if not _load(backend):
+        usable = [name for name in KNOWN_BACKENDS if _load(name)]
         raise ValueError(
-            f"backend {backend!r} is not available here ({err}); "
-            f"install it or choose one of: {', '.join(available_backends())}"
-        ) from None
-    if backend == "array_api_strict":
-        _configure_strict(xp)
-    if backend == "cupy":
-        _check_cuda(xp)
-    return xp
+            f"backend {backend!r} is not available here ({_unavailable[backend]}); "
+            f"install it or choose one of: {', '.join(usable)}"
+        )
+    return _namespaces[backend]
+
+
+def _load(name: str) -> bool:
+    """Import and probe backend ``name`` once; remember the namespace or the reason."""
+    if name in _namespaces:
+        return True
+    if name in _unavailable:
+        return False
+    try:  # a broken CUDA install makes ``import cupy`` raise more than ImportError
+        xp = importlib.import_module(_NAMESPACE_MODULES[name])
+        if name == "array_api_strict":
+            _configure_strict(xp)
+        if name == "cupy":
+            _probe_cuda()
+    except Exception as err:
+        _unavailable[name] = f"{type(err).__name__}: {err}"
+        return False
+    _namespaces[name] = xp
+    return True
+
+
+def _probe_cuda():
+    """Raise unless a CUDA device answers: count the devices, then allocate on one."""
+    import cupy
+
+    if cupy.cuda.runtime.getDeviceCount() < 1:
+        raise RuntimeError("CuPy is installed but no CUDA device was found")
+    cupy.zeros(1).get()
 
 
 def _compat_wrap(module):
@@ -90,15 +130,6 @@ def _configure_strict(xp):
     if not getattr(xp, "_tinygrad_edu_configured", False):
         xp.set_array_api_strict_flags(api_version="2024.12")
         xp._tinygrad_edu_configured = True
-
-
-def _check_cuda(xp):
-    try:
-        xp.zeros(1)
-    except Exception as err:  # cupy raises several CUDA error types
-        raise ValueError(
-            f"backend 'cupy' is installed but no CUDA device answers ({type(err).__name__}: {err})"
-        ) from None
 
 
 _namespace_by_type: dict = {}
@@ -142,29 +173,119 @@ def is_mutable(xp) -> bool:
 
 
 def device_of(array):
+    """The device ``array`` lives on (the library's own device object, or ``"cpu"``)."""
     return array_api_compat.device(array)
 
 
-def available_backends() -> list[str]:
-    """Names of the backends that import and work on this machine."""
-    names = []
-    for name in KNOWN_BACKENDS:
+def resolve_device(xp, device):
+    """The namespace's device object for a device name, GPU number or device object.
+
+    Names: ``"cpu"`` on every backend; ``"cuda"``, ``"cuda:1"`` or a GPU number
+    on cupy, torch and jax (``"gpu"`` too); ``"mps"`` on torch; the names of
+    ``array_api_strict.Device`` (``"device1"``). Device objects pass through.
+    """
+    if device is None or not isinstance(device, (str, int)):
+        return device
+    name = backend_name(xp)
+    text = f"cuda:{device}" if isinstance(device, int) else device
+    kind, _, number = text.partition(":")
+    if name == "torch":
+        import torch
+
         try:
-            get_namespace(name)
-        except (ValueError, ImportError):
-            continue
-        names.append(name)
-    return names
+            return torch.device(text)
+        except RuntimeError as err:
+            raise ValueError(f"backend 'torch' has no device {device!r} ({err})") from None
+    if name == "array_api_strict":
+        return xp.Device("CPU_DEVICE" if text == "cpu" else text)
+    if kind == "cpu" and name in ("numpy", "dask", "jax"):
+        return "cpu" if name != "jax" else _jax_device("cpu", number)
+    if kind in ("cuda", "gpu") and name in ("cupy", "jax"):
+        if name == "jax":
+            return _jax_device("gpu", number)
+        import cupy
+
+        return cupy.cuda.Device(int(number or 0))
+    raise ValueError(f"backend {name!r} has no device {device!r}")
+
+
+def _jax_device(platform: str, number: str):
+    import jax
+
+    try:
+        return jax.devices(platform)[int(number or 0)]
+    except (RuntimeError, IndexError) as err:
+        raise ValueError(f"backend 'jax' has no device {platform}:{number or 0} ({err})") from None
+
+
+def available_backends() -> list[str]:
+    """Names of the backends that import and work on this machine.
+
+    CuPy counts only when a CUDA device answers. Each backend is probed once
+    per process, so later calls are instant.
+    """
+    return [name for name in KNOWN_BACKENDS if _load(name)]
+
+
+def describe() -> dict:
+    """What this machine offers, for ``tinygrad-edu info``: plain, JSON-ready values.
+
+    Returns ``{"default_backend", "default_dtype", "numpy", "array_api_compat",
+    "backends": {name: {"available", "version", "devices", "reason"}}}``; for
+    jax also ``"float64"``: whether 64-bit mode is on.
+    """
+    backends = {}
+    for name in KNOWN_BACKENDS:
+        available = _load(name)
+        library = sys.modules.get(name.split(".")[0])
+        entry = {
+            "available": available,
+            "version": getattr(library, "__version__", None),
+            "devices": _device_names(name, _namespaces[name]) if available else [],
+            "reason": None if available else _unavailable[name],
+        }
+        if name == "jax" and available:
+            entry["float64"] = _jax_float64_enabled()
+        backends[name] = entry
+    return {
+        "default_backend": get_default_backend(),
+        "default_dtype": get_default_dtype(),
+        "numpy": np.__version__,
+        "array_api_compat": array_api_compat.__version__,
+        "backends": backends,
+    }
+
+
+def _device_names(name: str, xp) -> list[str]:
+    if name == "array_api_strict":
+        return [str(device) for device in xp.__array_namespace_info__().devices()]
+    if name == "cupy":
+        import cupy
+
+        names = []
+        for i in range(cupy.cuda.runtime.getDeviceCount()):
+            model = cupy.cuda.runtime.getDeviceProperties(i)["name"]
+            names.append(f"cuda:{i} ({model.decode() if isinstance(model, bytes) else model})")
+        return names
+    if name == "torch":
+        import torch
+
+        gpus = [
+            f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())
+        ]
+        return ["cpu"] + gpus + (["mps"] if torch.backends.mps.is_available() else [])
+    if name == "jax":
+        import jax
+
+        return [f"{device.platform}:{device.id}" for device in jax.devices()]
+    return ["cpu"]
 
 
 # ------------------------------------------------------------- the defaults
 def set_default_backend(backend) -> None:
     """Set the backend used for Python data and creation functions."""
     global _default_backend_name
-    get_namespace(backend)  # validates the name
-    _default_backend_name = backend if isinstance(backend, str) else backend_name(
-        get_namespace(backend)
-    )
+    _default_backend_name = backend_name(get_namespace(backend))
 
 
 def get_default_backend() -> str:
@@ -174,8 +295,7 @@ def get_default_backend() -> str:
 @contextlib.contextmanager
 def default_backend(backend):
     """``with tg.default_backend("array_api_strict"):`` creation on that backend."""
-    get_namespace(backend)
-    name = backend if isinstance(backend, str) else backend_name(get_namespace(backend))
+    name = backend_name(get_namespace(backend))
     previous = getattr(_state, "override", None)
     _state.override = name
     try:
@@ -198,13 +318,31 @@ def get_default_dtype() -> str:
 
 
 def dtype_name(dtype) -> str:
-    """``'float32'`` for ``np.float32``, ``torch.float32``, ``xp.float32``, ``'float32'``."""
-    if isinstance(dtype, str):
-        return dtype
+    """``'float32'`` for ``np.float32``, ``torch.float32``, ``xp.float32``, ``'float32'``..."""
     try:
         return np.dtype(dtype).name
-    except TypeError:
+    except TypeError:  # torch and array_api_strict dtypes print as 'torch.float32' / 'float32'
         return str(dtype).rsplit(".", 1)[-1]
+
+
+_JAX_X64_HINT = (
+    "the jax backend computes in float32 unless JAX's 64-bit mode is on; call "
+    "jax.config.update('jax_enable_x64', True) at the start of the program, "
+    "or use float32"
+)
+
+
+def _jax_float64_enabled() -> bool:
+    import jax
+
+    return jax.dtypes.canonicalize_dtype(np.float64) == np.float64
+
+
+def _check_jax_width(xp, name: str) -> None:
+    """Refuse float64 on jax without 64-bit mode instead of silently computing float32."""
+    if name in ("float64", "complex128") and backend_name(xp) == "jax":
+        if not _jax_float64_enabled():
+            raise ValueError(f"dtype {name} on backend 'jax': {_JAX_X64_HINT}")
 
 
 def resolve_dtype(xp, dtype):
@@ -214,6 +352,7 @@ def resolve_dtype(xp, dtype):
     name = dtype_name(dtype)
     if not hasattr(xp, name):
         raise TypeError(f"unknown dtype {dtype!r} for backend {backend_name(xp)!r}")
+    _check_jax_width(xp, name)
     return getattr(xp, name)
 
 
@@ -223,7 +362,10 @@ def is_floating(xp, dtype) -> bool:
 
 # ------------------------------------------------------------- conversions
 def to_numpy(array) -> np.ndarray:
-    """A host NumPy copy (or view, for NumPy) of any backend's array."""
+    """A host NumPy copy (or view, for NumPy) of any backend's array.
+
+    Dask arrays are computed; GPU arrays are copied to the host.
+    """
     if isinstance(array, np.ndarray):
         return array
     name = backend_name(namespace_of(array))
@@ -232,7 +374,10 @@ def to_numpy(array) -> np.ndarray:
     if name == "torch":
         return array.detach().cpu().numpy()
     if name == "dask":
-        return np.asarray(array.compute())
+        computed = array.compute()  # NumPy chunks give NumPy, CuPy chunks give CuPy
+        if isinstance(computed, (np.ndarray, np.generic)):
+            return np.asarray(computed)
+        return to_numpy(computed)
     if name == "array_api_strict":
         return np.from_dlpack(array)
     return np.asarray(array)
@@ -253,21 +398,55 @@ def from_python(data, xp, dtype=None, device=None):
 
 
 def from_numpy(array: np.ndarray, xp, device=None):
-    """Put a host NumPy array on the backend ``xp`` (and ``device``)."""
-    if backend_name(xp) == "array_api_strict" and not array.flags.c_contiguous:
-        array = array.copy()  # it takes arrays over DLPack, which wants contiguous data
+    """Put a host NumPy array on the backend ``xp`` (and ``device``: a name or object)."""
+    name = backend_name(xp)
+    _check_jax_width(xp, array.dtype.name)
+    if name in ("torch", "array_api_strict") and not (
+        array.flags.c_contiguous and array.flags.writeable
+    ):
+        # strict takes arrays over DLPack (contiguous only); torch would share a
+        # read-only buffer (a broadcast view) and could write into it later
+        array = np.array(array, order="C")
+    device = resolve_device(xp, device)
     if device is None:
         return xp.asarray(array)
     return xp.asarray(array, device=device)
 
 
 def move(array, xp, device=None):
-    """Move ``array`` to namespace ``xp``/``device``; a no-op when already there."""
-    if namespace_of(array) is xp and (device is None or device_of(array) == device):
-        return array
+    """Move ``array`` to namespace ``xp``/``device``; a no-op when already there.
+
+    Between backends the data goes through host memory (one copy off and one
+    onto a GPU); within one backend ``to_device`` moves it.
+    """
+    device = resolve_device(xp, device)
     if namespace_of(array) is xp:
-        return xp.asarray(array, device=device)
+        if device is None or str(device_of(array)) == str(device):
+            return array
+        return array_api_compat.to_device(array, device)
     return from_numpy(to_numpy(array), xp, device)
+
+
+def materialize(arrays) -> list:
+    """Compute lazy arrays now, in one pass, and keep the results; others pass through.
+
+    Dask only records a task graph. In a loop that rebinds its state (an
+    optimizer step ``w = w - lr * g``), step t's graph then holds every earlier
+    step, and each step takes longer than the last. One ``dask.persist`` of
+    everything a step produced runs their shared work (the gradient) once and
+    cuts the graph there; the results stay in memory (on the workers of a
+    ``dask.distributed`` cluster). Every other backend computes eagerly, so
+    their arrays come back unchanged.
+    """
+    arrays = list(arrays)
+    lazy = [i for i, array in enumerate(arrays) if backend_name(namespace_of(array)) == "dask"]
+    if lazy:
+        import dask
+
+        persisted = dask.persist(*[arrays[i] for i in lazy])
+        for i, array in zip(lazy, persisted, strict=True):
+            arrays[i] = array
+    return arrays
 
 
 def host_random(seed=None) -> np.random.Generator:
@@ -302,35 +481,64 @@ _NUMPY_STYLE_INDEXING = ("numpy", "cupy", "torch", "jax")
 def getitem(xp, array, index: tuple):
     """``array[index]`` with NumPy's indexing rules on every backend.
 
-    The standard allows an integer index array only beside integers; an
-    integer array beside full slices (``x[idx]``, ``x[:, idx]``) becomes
-    ``take`` along that axis there.
+    The standard allows integer index arrays only beside integers, and Dask
+    takes at most one. Integer arrays on consecutive axes, with only full
+    slices around them (``x[idx]``, ``x[:, idx]``, ``x[rows, cols]``), become one
+    ``take`` at flat positions ``sum_k idx_k * stride_k`` of the merged axes.
+    A boolean mask on Dask gives unknown sizes, which are computed at once:
+    every Tensor has a known shape.
     """
-    if backend_name(xp) in _NUMPY_STYLE_INDEXING:
+    name = backend_name(xp)
+    if name in _NUMPY_STYLE_INDEXING:
         return array[index]
-    array_positions = [i for i, part in enumerate(index) if hasattr(part, "shape")]
-    if len(array_positions) != 1 or any(
-        part != slice(None) for part in index[: array_positions[0]] if part is not Ellipsis
-    ) or any(part is Ellipsis for part in index[: array_positions[0]]):
+    arrays = [part for part in index if hasattr(part, "shape")]
+    if not arrays:
         return array[index]
-    axis = array_positions[0]
-    rest = index[axis + 1 :]
-    if any(not (part is Ellipsis or part == slice(None)) for part in rest):
-        return array[index]
-    positions = index[axis]
-    if positions.dtype == xp.bool:
-        return array[index]
-    taken = xp.take(array, xp.reshape(positions, (-1,)), axis=axis)
-    shape = tuple(array.shape[:axis]) + tuple(positions.shape) + tuple(array.shape[axis + 1 :])
-    return xp.reshape(taken, shape)
+    if any(part.dtype == xp.bool for part in arrays):
+        result = array[index]
+        if name == "dask" and any(math.isnan(n) for n in result.shape):
+            result.compute_chunk_sizes()
+        return result
+    gathered = _take_at_flat_positions(xp, array, index)
+    return array[index] if gathered is None else gathered
+
+
+def _take_at_flat_positions(xp, array, index: tuple):
+    """``array[index]`` as a ``take``, or None when ``index`` is not of that form."""
+    if any(part is None for part in index) or sum(part is Ellipsis for part in index) > 1:
+        return None
+    rest = array.ndim - sum(part is not Ellipsis for part in index)
+    parts = []
+    for part in index:
+        parts.extend([slice(None)] * rest if part is Ellipsis else [part])
+    parts.extend([slice(None)] * (array.ndim - len(parts)))
+    axes = [i for i, part in enumerate(parts) if hasattr(part, "shape")]
+    first, count = axes[0], len(axes)
+    if axes != list(range(first, first + count)) or any(
+        not hasattr(part, "shape") and part != slice(None) for part in parts
+    ):
+        return None
+    positions = xp.broadcast_arrays(*[parts[i] for i in axes]) if count > 1 else [parts[first]]
+    shape = tuple(array.shape)
+    merged = shape[first : first + count]
+    flat = None
+    for axis_positions, n in zip(positions, merged, strict=True):
+        axis_positions = xp.where(axis_positions < 0, axis_positions + n, axis_positions)
+        flat = axis_positions if flat is None else flat * n + axis_positions
+    source = array
+    if count > 1:
+        source = xp.reshape(array, shape[:first] + (math.prod(merged),) + shape[first + count :])
+    taken = xp.take(source, xp.reshape(flat, (-1,)), axis=first)
+    return xp.reshape(taken, shape[:first] + tuple(flat.shape) + shape[first + count :])
 
 
 def scatter_add_1d(xp, size: int, positions, values):
     """``out = zeros(size); out[positions[i]] += values[i]`` summing repeats.
 
-    Native paths: ``np.add.at`` / ``cupy.add.at``, torch ``index_add``, JAX
-    ``.at[].add``. The standard fallback multiplies by a one-hot matrix, which
-    sums repeated positions by construction.
+    Native paths: ``np.add.at``, ``cupyx.scatter_add``, torch ``index_add``,
+    JAX ``.at[].add``, Dask ``bincount`` with weights. The standard fallback
+    multiplies by a one-hot matrix, which sums repeated positions by
+    construction.
     """
     name = backend_name(xp)
     out_dtype = values.dtype
@@ -339,16 +547,21 @@ def scatter_add_1d(xp, size: int, positions, values):
         np.add.at(out, positions, values)
         return out
     if name == "cupy":
-        import cupy
+        import cupyx
 
-        out = cupy.zeros(size, dtype=out_dtype)
-        cupy.add.at(out, positions, values)
+        out = xp.zeros(size, dtype=out_dtype, device=values.device)
+        cupyx.scatter_add(out, positions, values)
         return out
     if name == "torch":
         out = xp.zeros(size, dtype=out_dtype, device=values.device)
         return out.index_add(0, positions, values)
     if name == "jax":
         return xp.zeros(size, dtype=out_dtype).at[positions].add(values)
+    if name == "dask":
+        import dask.array
+
+        summed = dask.array.bincount(positions, weights=values, minlength=size)
+        return summed.astype(out_dtype)  # bincount sums in float64
     columns = xp.arange(size, device=device_of(values))
     one_hot = xp.astype(positions[:, None] == columns[None, :], out_dtype)
     return values @ one_hot
@@ -369,11 +582,13 @@ def erf(xp, x):
         import cupyx.scipy.special
 
         return cupyx.scipy.special.erf(x)
-    if name == "numpy":
+    if name in ("numpy", "dask"):
         try:
             import scipy.special
         except ImportError:
             return _erf_standard(xp, x)
+        if name == "dask":
+            return x.map_blocks(scipy.special.erf, dtype=x.dtype)
         return scipy.special.erf(x)
     return _erf_standard(xp, x)
 

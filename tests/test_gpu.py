@@ -1,0 +1,109 @@
+"""CuPy on a CUDA device: the same numbers as NumPy, explicit moves, and mixing errors.
+
+Every test here is marked ``gpu`` and skips, with the reason, where CuPy does
+not import or no CUDA device answers. ``scripts/gpu-check`` runs this file
+(``pytest -m gpu tests/test_gpu.py``).
+"""
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu import backend as backends
+from tinygrad_edu import nn, optim
+
+from .helpers import make_input
+from .op_cases import CASES
+
+pytestmark = pytest.mark.gpu
+
+try:
+    cupy_xp = backends.get_namespace("cupy")
+except ValueError as err:
+    pytest.skip(f"no usable GPU here: {err}", allow_module_level=True)
+
+
+def _inputs(case, backend_name):
+    return [
+        make_input(shape, backend_name, case.domain(i), seed=i)
+        for i, shape in enumerate(case.shapes)
+    ]
+
+
+def test_cupy_is_listed_with_its_devices():
+    assert "cupy" in tg.backends()
+    entry = backends.describe()["backends"]["cupy"]
+    assert entry["available"] and entry["devices"][0].startswith("cuda:0")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.ref is not None], ids=lambda c: c.name)
+def test_forward_matches_numpy(case):
+    inputs = _inputs(case, "cupy")
+    out = case.fn(*inputs)
+    assert out.backend == "cupy"
+    expected = case.ref(*[t.numpy() for t in inputs])
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_gradient_matches_finite_differences(case):
+    assert tg.gradcheck(case.fn, _inputs(case, "cupy"), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_scatter_add_sums_repeats_on_the_device():
+    positions = cupy_xp.asarray([1, 1, 3, 1, 0])
+    values = cupy_xp.asarray([1.0, 2.0, 3.0, 4.0, 5.0], dtype=cupy_xp.float32)
+    out = backends.scatter_add_1d(cupy_xp, 5, positions, values)
+    assert out.dtype == cupy_xp.float32
+    np.testing.assert_array_equal(backends.to_numpy(out), [5.0, 7.0, 0.0, 3.0, 0.0])
+
+
+def test_moves_to_the_gpu_and_back_carry_gradients():
+    x = make_input((3, 4), "numpy")
+    on_gpu = x.to(backend="cupy", device="cuda:0")
+    assert on_gpu.backend == "cupy" and str(on_gpu.device) == str(cupy_xp.zeros(1).device)
+    (on_gpu.tanh() * 2).sum().backward()
+    assert x.grad.backend == "numpy"
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (1 - np.tanh(x.numpy()) ** 2), rtol=1e-12)
+    assert isinstance(on_gpu.numpy(), np.ndarray), "numpy() copies to the host"
+
+
+def test_cpu_and_gpu_tensors_do_not_mix():
+    cpu = tg.zeros(3)
+    gpu = tg.zeros(3, backend="cupy")
+    with pytest.raises(ValueError, match=r"cupy.*numpy.*\.to\("):
+        cpu + gpu
+
+
+def test_torch_cuda_and_cupy_do_not_mix():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch has no CUDA device here")
+    a = tg.zeros(3, backend="torch", device="cuda")
+    with pytest.raises(ValueError, match=r"cupy.*torch"):
+        a + tg.zeros(3, backend="cupy")
+
+
+@pytest.mark.parametrize(("dtype", "rtol"), [("float64", 1e-10), ("float32", 1e-4)])
+def test_one_training_step_matches_numpy(dtype, rtol):
+    """The same MLP, data and SGD step on both backends give the same weights."""
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((32, 8)).astype(dtype)
+    labels = rng.integers(0, 3, 32)
+    weights = {}
+    for name in ("numpy", "cupy"):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3)).to(
+            backend=name, dtype=dtype
+        )
+        optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(3):
+            optimizer.zero_grad()
+            logits = model(tg.tensor(features, backend=name))
+            F.cross_entropy(logits, tg.tensor(labels, backend=name)).backward()
+            optimizer.step()
+        weights[name] = [p.numpy() for p in model.parameters()]
+        assert all(p.backend == name for p in model.parameters())
+    for on_cpu, on_gpu in zip(weights["numpy"], weights["cupy"], strict=True):
+        np.testing.assert_allclose(on_gpu, on_cpu, rtol=rtol, atol=rtol)
