@@ -83,6 +83,9 @@ class TensorOps:
     def matrix_transpose(self, x):
         return x.mT
 
+    def matmul(self, a, b):
+        return a @ b
+
     def getitem(self, x, index):
         from .ops import Index
 
@@ -111,6 +114,8 @@ class ArrayOps:
         self.xp = xp
         if backend.backend_name(xp) in _HAS_MT_ATTRIBUTE:
             self.matrix_transpose = _mT  # the attribute skips a wrapper call
+        # ``@`` skips a wrapper call too, where it promotes mixed dtypes (torch's does not)
+        self.matmul = xp.matmul if backend.backend_name(xp) == "torch" else _matmul
 
     def const(self, array):
         return array
@@ -183,6 +188,10 @@ _HAS_MT_ATTRIBUTE = ("numpy", "cupy", "torch", "jax", "array_api_strict")
 
 def _mT(x):
     return x.mT
+
+
+def _matmul(a, b):
+    return a @ b
 
 
 _array_ops: dict = {}

@@ -30,7 +30,7 @@ class Linear(Primitive):
     """
 
     def forward(self, xp, x, weight, bias):
-        out = x @ weight
+        out = x @ weight if x.dtype == weight.dtype else xp.matmul(x, weight)  # promotes
         if bias is None:
             return out
         if backend.is_mutable(xp) and out.dtype == xp.result_type(out, bias):
@@ -42,13 +42,13 @@ class Linear(Primitive):
         x, weight, _ = self.args
         F = self.F
         needs_x, needs_w, needs_b = self.needs_input_grad
-        grad_x = g @ F.matrix_transpose(weight) if needs_x else None
+        grad_x = F.matmul(g, F.matrix_transpose(weight)) if needs_x else None
         grad_w = None
         if needs_w:
             if x.ndim >= 2:
-                grad_w = F.matrix_transpose(x) @ g
+                grad_w = F.matmul(F.matrix_transpose(x), g)
             else:
-                grad_w = F.reshape(x, (-1, 1)) @ F.reshape(g, (1, -1))
+                grad_w = F.matmul(F.reshape(x, (-1, 1)), F.reshape(g, (1, -1)))
         grad_b = F.sum(g, axis=tuple(range(g.ndim - 1))) if needs_b else None
         return grad_x, grad_w, grad_b
 

@@ -144,12 +144,12 @@ class MatMul(Primitive):
             g = F.reshape(g, g_shape + (1,))
         grad_a = grad_b = None
         if needs_a:
-            grad_a = g @ F.matrix_transpose(b_mat)
+            grad_a = F.matmul(g, F.matrix_transpose(b_mat))
             if a.ndim == 1:
                 shape = tuple(grad_a.shape)
                 grad_a = F.reshape(grad_a, shape[:-2] + (shape[-1],))
         if needs_b:
-            grad_b = F.matrix_transpose(a_mat) @ g
+            grad_b = F.matmul(F.matrix_transpose(a_mat), g)
             if b.ndim == 1:
                 grad_b = F.reshape(grad_b, tuple(grad_b.shape)[:-1])
         return grad_a, grad_b

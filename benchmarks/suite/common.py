@@ -13,6 +13,7 @@ BENCHMARKS_DIR = Path(__file__).resolve().parent.parent
 if str(BENCHMARKS_DIR) not in sys.path:
     sys.path.insert(0, str(BENCHMARKS_DIR))
 
+import implementations  # noqa: E402, F401  (re-exported for the benchmark modules)
 import workloads  # noqa: E402
 
 from tinygrad_edu import backend  # noqa: E402
