@@ -101,8 +101,10 @@ def main() -> None:
     losses = train(model, tg.tensor(X_train), tg.tensor(y_train), args.steps, args.lr)
     numpy_accuracy = accuracy(model, tg.tensor(X_test), tg.tensor(y_test))
     numpy_weights = [p.numpy() for p in model.parameters()]
-    print(f"numpy: test accuracy {numpy_accuracy:.4f}  final loss {losses[-1]:.4f}  "
-          f"({time.perf_counter() - start:.1f} s)")
+    print(
+        f"numpy: test accuracy {numpy_accuracy:.4f}  final loss {losses[-1]:.4f}  "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None)
     with cluster, Client(cluster):
@@ -120,9 +122,11 @@ def main() -> None:
             np.abs(p.numpy() - w).max()
             for p, w in zip(model.parameters(), numpy_weights, strict=True)
         )
-        print(f"dask:  test accuracy {dask_accuracy:.4f}  final loss {losses[-1]:.4f}  "
-              f"({time.perf_counter() - start:.1f} s; {args.workers} workers x 1 thread, "
-              f"{x_train.numblocks[0]} chunks of <= {rows} images)")
+        print(
+            f"dask:  test accuracy {dask_accuracy:.4f}  final loss {losses[-1]:.4f}  "
+            f"({time.perf_counter() - start:.1f} s; {args.workers} workers x 1 thread, "
+            f"{x_train.numblocks[0]} chunks of <= {rows} images)"
+        )
         print(f"largest weight difference dask vs numpy: {gap:.2e}")
 
 

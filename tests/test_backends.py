@@ -92,7 +92,10 @@ def test_describe_is_json_ready_and_names_versions_and_devices():
     assert set(info["backends"]) == set(backends.KNOWN_BACKENDS)
     numpy_entry = info["backends"]["numpy"]
     assert numpy_entry == {
-        "available": True, "version": np.__version__, "devices": ["cpu"], "reason": None
+        "available": True,
+        "version": np.__version__,
+        "devices": ["cpu"],
+        "reason": None,
     }
     strict = info["backends"]["array_api_strict"]
     assert strict["available"] and any("device1" in d for d in strict["devices"])

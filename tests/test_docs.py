@@ -42,6 +42,7 @@ EXECUTED_PAGES = [
     "extending.md",
     "internals.md",
     "training.md",
+    "backends.md",
 ]
 MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]

@@ -70,9 +70,7 @@ def get_namespace(backend=None):
     if not isinstance(backend, str):
         if hasattr(backend, "asarray") and hasattr(backend, "float32"):
             return _compat_wrap(backend)
-        raise TypeError(
-            f"backend must be a name or an array namespace module, got {backend!r}"
-        )
+        raise TypeError(f"backend must be a name or an array namespace module, got {backend!r}")
     xp = _namespaces.get(backend)
     if xp is not None:
         return xp

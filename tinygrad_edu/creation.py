@@ -27,7 +27,7 @@ def _float_dtype(xp, dtype):
 
 def _filled(fill, shape, dtype, backend_choice, device, requires_grad) -> Tensor:
     xp = backends.get_namespace(backend_choice)
-    data = fill(xp, shape, _float_dtype(xp, dtype), device)
+    data = fill(xp, shape, _float_dtype(xp, dtype), backends.resolve_device(xp, device))
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
@@ -81,7 +81,9 @@ def arange(start, stop=None, step=1, dtype=None, backend=None, device=None) -> T
     xp = backends.get_namespace(backend)
     if dtype is None and all(isinstance(v, int) for v in (start, stop or 0, step)):
         dtype = "int64"
-    data = xp.arange(start, stop, step, dtype=_float_dtype(xp, dtype), device=device)
+    data = xp.arange(
+        start, stop, step, dtype=_float_dtype(xp, dtype), device=backends.resolve_device(xp, device)
+    )
     return Tensor._wrap(data)
 
 
