@@ -572,8 +572,7 @@ def _to_array(data, dtype, backend_choice, device):
     source_xp = backend.namespace_of(data)
     xp = source_xp if backend_choice is None else backend.get_namespace(backend_choice)
     array = backend.move(data, xp, device)
-    if type(array) is not type(xp.asarray(array)):
-        array = xp.asarray(array)  # NumPy scalars become 0-d arrays
+    array = xp.asarray(array)  # no copy for arrays; NumPy scalars become 0-d arrays
     if dtype is not None:
         array = xp.astype(array, backend.resolve_dtype(xp, dtype))
     return array
