@@ -20,6 +20,8 @@ The operations themselves live in ``ops.py`` (primitives) and
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import weakref
 
@@ -109,15 +111,20 @@ class Function:
             raise ValueError(f"{cls.__name__} of shapes {shapes}: {err}") from None
         if type(out) is not array_type and not fn.changes_backend:
             out = xp.asarray(out)  # NumPy turns 0-d results into scalars
+        result = _new_object(Tensor)  # _new_tensor, inlined: this line runs for every op
+        result.data = out
+        result.grad = result._hooks = result.name = None
         if _GradMode.enabled and True in needs_input_grad:
-            result = _new_tensor(out, True)
+            result.requires_grad = True
             fn.parents = args
             fn.inputs = datas
             fn.needs_input_grad = needs_input_grad
-            fn._output_ref = weakref.ref(result)
+            fn.sequence = next(_sequence)
+            fn._output_ref = _weak_reference(result)
             result._ctx = fn
         else:
-            result = _new_tensor(out, False)
+            result.requires_grad = False
+            result._ctx = None
         if _GradMode.anomaly is not None:
             _GradMode.anomaly.check_forward(fn, args, result)
         return result
@@ -149,6 +156,9 @@ class Function:
 
 
 _namespace_of_type: dict = {}  # array type -> namespace, filled on first use
+_sequence = itertools.count()  # creation order of recorded nodes (see run_backward)
+_new_object = object.__new__
+_weak_reference = weakref.ref
 _SINGLE_DEVICE_TYPES = backend.SINGLE_DEVICE_TYPES
 
 
@@ -617,96 +627,117 @@ def count_consumers(roots) -> dict:
 
 
 def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
-    """The chain rule over the whole graph, in topological order.
+    """The chain rule over the whole graph, latest operation first.
 
-    A node is processed once every tensor computed from it has passed its
-    gradient back (Kahn's algorithm on the consumer counts), so its gradient
-    is complete: ``dL/dx = sum over consumers of their contribution``.
+    Every recorded node carries a ``sequence`` number in creation order, and
+    a tensor is always created after its inputs. Taking the pending node with
+    the largest number next (a heap) therefore handles a node only after
+    every node computed from it has passed its gradient back, so its gradient
+    is complete: ``dL/dx = sum over consumers of their contribution``. One
+    walk, no separate pass to count consumers.
 
-    With ``create_graph`` the gradients are Tensors and every step is
-    recorded; otherwise they travel as raw arrays (see ``derivatives.py``) and
-    become Tensors only where they land: in ``.grad``, in hooks, in results.
+    Leaves collect their gradient over the whole pass; it lands in ``.grad``
+    (after the leaf's hooks) at the end. With ``create_graph`` the gradients
+    are Tensors and every step is recorded; otherwise they travel as raw
+    arrays (see ``derivatives.py``) and become Tensors only where they land:
+    in ``.grad``, in hooks, in results.
 
     With ``inputs`` (a list of tensors) the gradients with respect to them are
-    returned and no ``.grad`` is touched; otherwise gradients are accumulated
-    into the ``.grad`` of every leaf that requires grad.
+    returned and no ``.grad`` is touched.
     """
     recording = create_graph
-    grads = {}
+    pending = {}  # non-leaf tensor -> gradient received so far
+    leaf_grads = {}  # leaf tensor -> gradient received so far
+    queue = []  # heap of (-sequence, tensor): the latest-created pending node on top
     for root, grad in zip(roots, root_grads):
         grad = _initial_grad(root, grad)
-        grad = grad if recording else grad.data
-        earlier = grads.get(id(root))
-        grads[id(root)] = grad if earlier is None else earlier + grad
-    waiting = count_consumers(roots)
-    ready = list({id(r): r for r in roots if id(r) not in waiting}.values())
+        _send(root, grad if recording else grad.data, pending, leaf_grads, queue)
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
-    ops_by_type = {}  # array type -> rule vocabulary (derivatives.py) for this pass
+    vocabulary = _array_rules if not recording else _tensor_rules
     previous_mode = _GradMode.enabled
     _GradMode.enabled = recording
     try:
-        while ready:
-            node = ready.pop()
-            grad = grads.pop(id(node), None)
+        while queue:
+            node = heappop(queue)[1]
+            grad = pending.pop(node)
+            if node._hooks:
+                grad = _run_hooks(node, grad, recording)
+            if wanted is not None and id(node) in wanted:
+                captured[id(node)] = grad
             fn = node._ctx
-            if grad is not None:
-                if node._hooks:
-                    grad = _run_hooks(node, grad, recording)
-                if wanted is not None and id(node) in wanted:
-                    captured[id(node)] = grad
-                if fn is None:
-                    if wanted is None:
-                        _accumulate(node, grad, recording)
-                    continue
-                if fn.parents is None:
-                    raise RuntimeError(
-                        "trying to backward through the graph a second time: its saved "
-                        "values were freed by the first backward(); pass retain_graph=True "
-                        "to the first call if you need to do this"
+            if fn.parents is None:
+                raise RuntimeError(
+                    "trying to backward through the graph a second time: its saved "
+                    "values were freed by the first backward(); pass retain_graph=True "
+                    "to the first call if you need to do this"
+                )
+            if fn.array_rules:  # the common case, inlined: pick the rule vocabulary
+                rule_ops = vocabulary.get(type(node.data))
+                if rule_ops is None:
+                    rule_ops = vocabulary[type(node.data)] = derivatives.namespace(
+                        node.xp, recording
                     )
-                if fn.array_rules:  # the common case, inlined: pick the rule vocabulary
-                    rule_ops = ops_by_type.get(type(node.data))
-                    if rule_ops is None:
-                        rule_ops = derivatives.namespace(node.xp, recording)
-                        ops_by_type[type(node.data)] = rule_ops
-                    fn.F = rule_ops
-                    parent_grads = fn.backward(grad)
-                else:
-                    parent_grads = _apply_rule(fn, node, grad, recording)
-                if tracer is not None:
-                    tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
-            elif fn is None or fn.parents is None:
-                continue
+                fn.F = rule_ops
+                parent_grads = fn.backward(grad)
             else:
-                parent_grads = (None,) * len(fn.parents)
+                parent_grads = _apply_rule(fn, node, grad, recording)
+            if tracer is not None:
+                tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
             for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
-                if not needs:
+                if not needs or parent_grad is None:
                     continue
-                key = id(parent)
-                if parent_grad is not None:
-                    data, target = (parent_grad.data if recording else parent_grad), parent.data
-                    if data.shape != target.shape or (
-                        data.dtype is not target.dtype and data.dtype != target.dtype
-                    ):
-                        parent_grad = _fit(fn, parent, parent_grad, recording)
-                    if anomaly is not None:
-                        anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
-                    earlier = grads.get(key)
-                    grads[key] = parent_grad if earlier is None else earlier + parent_grad
-                waiting[key] -= 1
-                if waiting[key] == 0:
-                    ready.append(parent)
+                data, target = (parent_grad.data if recording else parent_grad), parent.data
+                if data.shape != target.shape or (
+                    data.dtype is not target.dtype and data.dtype != target.dtype
+                ):
+                    parent_grad = _fit(fn, parent, parent_grad, recording)
+                if anomaly is not None:
+                    anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
+                if parent._ctx is None:
+                    earlier = leaf_grads.get(parent)
+                    leaf_grads[parent] = parent_grad if earlier is None else earlier + parent_grad
+                else:
+                    earlier = pending.get(parent)
+                    if earlier is None:
+                        pending[parent] = parent_grad
+                        heappush(queue, (-parent._ctx.sequence, parent))
+                    else:
+                        pending[parent] = earlier + parent_grad
             if not retain_graph:
                 fn.parents = fn.inputs = None
             elif "F" in fn.__dict__:
                 del fn.F  # the graph stays: a rule called later by hand sees Tensors again
+        for leaf, grad in leaf_grads.items():
+            if leaf._hooks:
+                grad = _run_hooks(leaf, grad, recording)
+            if wanted is None:
+                _accumulate(leaf, grad, recording)
+            elif id(leaf) in wanted:
+                captured[id(leaf)] = grad
     finally:
         _GradMode.enabled = previous_mode
     if wanted is None:
         return None
     return [_as_tensor(captured.get(id(t)), t) for t in inputs]
+
+
+def _send(tensor, grad, pending, leaf_grads, queue):
+    """Hand a root's gradient to the walk (what the loop does for every edge)."""
+    if tensor._ctx is None:
+        earlier = leaf_grads.get(tensor)
+        leaf_grads[tensor] = grad if earlier is None else earlier + grad
+    elif tensor in pending:
+        pending[tensor] = pending[tensor] + grad
+    else:
+        pending[tensor] = grad
+        heappush(queue, (-tensor._ctx.sequence, tensor))
+
+
+_array_rules: dict = {}  # array type -> ArrayOps: the rule vocabulary of a plain pass
+_tensor_rules: dict = {}  # array type -> TensorOps: the vocabulary under create_graph
+heappop, heappush = heapq.heappop, heapq.heappush
 
 
 def _apply_rule(fn, node, grad, recording):
@@ -753,6 +784,9 @@ def _run_hooks(node, grad, recording):
 
 
 def _accumulate(leaf, grad, recording):
+    if leaf.grad is None and type(grad) is type(leaf.data):  # the common case: a fresh array
+        leaf.grad = _new_tensor(grad, False)
+        return
     grad = _as_tensor(grad, leaf)
     if leaf.grad is None:
         leaf.grad = grad
@@ -764,12 +798,13 @@ def _accumulate(leaf, grad, recording):
 
 def _initial_grad(root: Tensor, grad) -> Tensor:
     if grad is None:
-        if root.size != 1:
+        if root.data.ndim and root.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient needs a scalar output, but the output "
                 f"has shape {root.shape}: pass gradient= (dL/d output) or reduce it first"
             )
-        return Tensor._wrap(root.xp.ones_like(root.data), False)
+        xp = _namespace_of_type.get(type(root.data)) or root.xp
+        return _new_tensor(xp.ones_like(root.data), False)
     if not isinstance(grad, Tensor):
         grad = Tensor(grad, dtype=root.dtype, backend=root.xp)
     if grad.shape != root.shape:
