@@ -44,8 +44,11 @@ class TensorOps:
     def broadcast_to(self, x, shape):
         return x.broadcast_to(shape)
 
-    def sum(self, x, axis, keepdims=False):
+    def sum(self, x, axis=None, keepdims=False):
         return x.sum(axis=axis, keepdims=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return x.max(axis=axis, keepdims=keepdims)
 
     def exp(self, x):
         return x.exp()
@@ -116,6 +119,8 @@ class ArrayOps:
             self.matrix_transpose = _mT  # the attribute skips a wrapper call
         # ``@`` skips a wrapper call too, where it promotes mixed dtypes (torch's does not)
         self.matmul = xp.matmul if backend.backend_name(xp) == "torch" else _matmul
+        for name, shortcut in backend.method_shortcuts(xp).items():
+            setattr(self, name, shortcut)  # same result, minus a wrapper (see backend.py)
 
     def const(self, array):
         return array
@@ -129,8 +134,11 @@ class ArrayOps:
     def broadcast_to(self, x, shape):
         return self.xp.broadcast_to(x, shape)
 
-    def sum(self, x, axis, keepdims=False):
+    def sum(self, x, axis=None, keepdims=False):
         return self.xp.sum(x, axis=axis, keepdims=keepdims)
+
+    def max(self, x, axis=None, keepdims=False):
+        return self.xp.max(x, axis=axis, keepdims=keepdims)
 
     def exp(self, x):
         return self.xp.exp(x)
