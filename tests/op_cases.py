@@ -314,6 +314,17 @@ SHAPE_OPS = [
         lambda z: 0 * z.sum(),
         None,
     ),
+    ("squared_error_mean", lambda p, t: fused.squared_error(p, t), [(4, 3), (4, 3)], lambda p, t: ((p - t) ** 2).mean(), lambda p, t: __import__("torch").nn.functional.mse_loss(p, t)),
+    ("squared_error_sum", lambda p, t: fused.squared_error(p, t, "sum"), [(2, 3, 4), (2, 3, 4)], lambda p, t: ((p - t) ** 2).sum(), lambda p, t: __import__("torch").nn.functional.mse_loss(p, t, reduction="sum")),
+    ("squared_error_none", lambda p, t: fused.squared_error(p, t, "none"), [(5,), (5,)], lambda p, t: (p - t) ** 2, lambda p, t: __import__("torch").nn.functional.mse_loss(p, t, reduction="none")),
+    ("squared_error_0d", lambda p, t: fused.squared_error(p, t), [(), ()], lambda p, t: (p - t) ** 2, lambda p, t: __import__("torch").nn.functional.mse_loss(p, t)),
+    (
+        "squared_error_equals_composite",
+        lambda p, t: fused.squared_error(p, t) - ((p - t) * (p - t)).mean() + p.sum() * 0,
+        [(4, 3), (4, 3)],
+        lambda p, t: 0 * p.sum(),
+        None,
+    ),
     ("move_roundtrip", lambda x: x.to(backend="numpy").to(backend=x.xp) * 2, [(2, 3)], lambda x: x * 2, lambda x: x * 2),
 ]
 

@@ -57,7 +57,7 @@ def test_graph_has_one_node_per_op_and_named_leaves(backend_name, xp):
     assert {"0.weight", "0.bias", "2.weight", "2.bias", "x"} <= names
     weight = next(node for node in g.nodes if node.name == "0.weight")
     assert weight.shape == (3, 4) and weight.requires_grad and weight.backend == backend_name
-    assert g.nodes[-1].op == "Div" and g.nodes[-1].shape == ()
+    assert g.nodes[-1].op == "SquaredError" and g.nodes[-1].shape == ()
     for source, target_id in g.edges:  # topological: inputs come first
         assert source < target_id
     x_node = next(node for node in g.nodes if node.name == "x")

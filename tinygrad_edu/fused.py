@@ -2,13 +2,15 @@
 
 Each of these equals a composite of the primitives in ``ops.py`` (and is
 tested against it); they exist because a training step spends much of its
-time in Python overhead per recorded node, and these three cover most nodes of
+time in Python overhead per recorded node, and these four cover most nodes of
 an MLP step (see ``docs/performance.md`` for the measurements):
 
 * ``Linear``: ``z = x @ W + b`` (the lecture's feed-forward step);
 * ``Softmax``: ``exp(x - logsumexp(x))`` in one node;
 * ``SoftmaxCrossEntropy``: ``mean_i(logsumexp(z_i) - z_{i, y_i})`` with the
-  classic backward ``(softmax(z) - onehot(y)) / N``.
+  classic backward ``(softmax(z) - onehot(y)) / N``;
+* ``SquaredError``: ``mean((p - t)^2)`` with backward ``2 (p - t) / n``, the
+  regression loss in one node instead of four (subtract, square, sum, scale).
 
 Backward rules are still written with Tensor operations, so second
 derivatives work through them as through any other op.
@@ -16,7 +18,9 @@ derivatives work through them as through any other op.
 
 from __future__ import annotations
 
-from . import backend
+import math
+
+from . import backend, derivatives
 from .derivatives import stable_softmax
 from .ops import Primitive
 from .tensor import Tensor, normalize_axes
@@ -33,7 +37,7 @@ class Linear(Primitive):
         out = x @ weight if x.dtype == weight.dtype else xp.matmul(x, weight)  # promotes
         if bias is None:
             return out
-        if backend.is_mutable(xp) and out.dtype == xp.result_type(out, bias):
+        if out.dtype == bias.dtype and backend.is_mutable(xp):
             out += bias  # the product is a fresh array: add in place, no temporary
             return out
         return out + bias
@@ -49,7 +53,8 @@ class Linear(Primitive):
                 grad_w = F.matmul(F.matrix_transpose(x), g)
             else:
                 grad_w = F.matmul(F.reshape(x, (-1, 1)), F.reshape(g, (1, -1)))
-        grad_b = F.sum(g, axis=tuple(range(g.ndim - 1))) if needs_b else None
+        batch_axes = 0 if g.ndim == 2 else tuple(range(g.ndim - 1))
+        grad_b = F.sum(g, axis=batch_axes) if needs_b else None
         return grad_x, grad_w, grad_b
 
 
@@ -91,31 +96,39 @@ class SoftmaxCrossEntropy(Primitive):
     """L_i = logsumexp(z_i) - z_{i, y_i} for logits z (N, C) and class indices y (N,).
 
     dL/dz = g_i * (softmax(z_i) - onehot(y_i)); with reduction "mean" g_i = g / N.
+    The forward pass computes softmax(z) on the way to logsumexp and keeps it:
+    a plain backward reuses it, a recorded one (``create_graph``) recomputes
+    it as a Tensor so that it can be differentiated again.
     """
 
     def forward(self, xp, logits, target, reduction):
-        self.reduction = reduction
-        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(logits))
-        self.is_target = xp.reshape(target, (-1, 1)) == classes
-        shift = xp.max(logits, axis=1, keepdims=True)
-        log_norm = xp.log(xp.sum(xp.exp(logits - shift), axis=1)) + xp.reshape(shift, (-1,))
-        # picked with a one-hot mask (works on every backend; a -inf elsewhere stays harmless)
-        picked = xp.sum(xp.where(self.is_target, logits, xp.zeros_like(logits)), axis=1)
-        losses = log_norm - picked
+        self.reduction, self.target = reduction, target
+        kernels = derivatives.namespace(xp, False)  # raw-array sum/max/reshape, minus wrappers
+        shift = kernels.max(logits, axis=1, keepdims=True)  # every exponent below is <= 0
+        exps = xp.exp(logits - shift)
+        sums = kernels.sum(exps, axis=1, keepdims=True)
+        self.probs = exps / sums
+        rows = xp.arange(logits.shape[0], dtype=target.dtype, device=backend.device_of(logits))
+        picked = backend.getitem(xp, logits, (rows, target))  # z_{i, y_i}
+        losses = kernels.reshape(xp.log(sums) + shift, (-1,)) - picked
         if reduction == "none":
             return losses
-        total = xp.sum(losses)
+        total = kernels.sum(losses)
         return total / losses.shape[0] if reduction == "mean" else total
 
     def backward(self, g):
         F = self.F
         logits = self.args[0]
-        onehot = F.const(F.xp.astype(self.is_target, logits.dtype))
+        xp = F.xp
+        probs = F.softmax(logits, 1) if F.recording else self.probs
+        target = self.target
+        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(target))
+        onehot = xp.astype(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
             g = F.reshape(g, (-1, 1))
-        return (F.softmax(logits, 1) - onehot) * g, None
+        return (probs - F.const(onehot)) * g, None
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -127,6 +140,42 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean
             "cross_entropy needs logits (N, C) and targets (N,), "
             f"got {logits.shape} and {target.shape}"
         )
-    if not target.xp.isdtype(target.dtype, "integral"):
+    if not backend.is_kind(target.xp, target.dtype, "integral"):
         raise TypeError(f"cross_entropy needs integer class targets, got dtype {target.dtype}")
     return SoftmaxCrossEntropy.apply(logits, target, reduction=reduction)
+
+
+class SquaredError(Primitive):
+    """L = sum or mean of (p - t)^2 (or the elementwise squares), p and t of one shape.
+
+    dL/dp = g * 2 (p - t) (divided by the number of elements n for "mean"),
+    dL/dt = -dL/dp. The difference is recomputed in backward from the inputs,
+    so under ``create_graph`` it is a recorded Tensor like any other.
+    """
+
+    def forward(self, xp, pred, target, reduction):
+        self.reduction = reduction
+        diff = pred - target
+        squares = diff * diff
+        if reduction == "none":
+            return squares
+        total = xp.sum(squares)
+        return total / math.prod(squares.shape) if reduction == "mean" else total
+
+    def backward(self, g):
+        pred, target = self.args
+        scale = 2.0 / math.prod(pred.shape) if self.reduction == "mean" else 2.0
+        grad_pred = (pred - target) * (g * scale)
+        needs_pred, needs_target = self.needs_input_grad
+        return (grad_pred if needs_pred else None), (-grad_pred if needs_target else None)
+
+
+def squared_error(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``(pred - target)**2`` summed, averaged or elementwise, as one recorded node."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if pred.shape != target.shape:
+        raise ValueError(
+            f"squared error needs pred and target of one shape, got {pred.shape} and {target.shape}"
+        )
+    return SquaredError.apply(pred, target, reduction=reduction)

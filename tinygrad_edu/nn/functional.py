@@ -122,15 +122,15 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
         raise ValueError(
             f"mse_loss needs pred and target of one shape, got {pred.shape} and {target.shape}"
         )
-    diff = pred - target
-    return _reduce(diff * diff, reduction)
+    return fused.squared_error(pred, target, reduction)  # one node: see fused.SquaredError
 
 
 def _check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
     """Integer targets of shape (N,), each in [0, C), for scores of shape (N, C)."""
     if scores.ndim != 2:
         raise ValueError(f"{fn_name} needs scores of shape (N, C), got {scores.shape}")
-    if not target.xp.isdtype(target.dtype, "integral"):
+    xp = target.xp
+    if not backends.is_kind(xp, target.dtype, "integral"):
         raise TypeError(
             f"{fn_name} needs integer class targets, got dtype "
             f"{backends.dtype_name(target.dtype)}; "
@@ -144,8 +144,7 @@ def _check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
             f"got {target.shape}"
         )
     if n:
-        xp = target.xp
-        low, high = int(xp.min(target.data)), int(xp.max(target.data))
+        low, high = backends.integer_range(xp, target.data)
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
             raise ValueError(f"{fn_name}: target class {bad} is out of range for {classes} classes")
