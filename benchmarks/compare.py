@@ -354,6 +354,16 @@ def parse_args(argv=None):
         default=None,
         help="warmup per implementation (default 300, --quick 50)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="PREFIXES",
+        help="comma-separated workload name prefixes to run, e.g. 'W1,op chain' (default: all)",
+    )
+    parser.add_argument(
+        "--skip-peers",
+        action="store_true",
+        help="time only the NumPy floor, tinygrad_edu and PyTorch (quicker while tuning)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     if args.repeats is None:
@@ -369,12 +379,17 @@ def main(argv=None):
     args = parse_args(argv)
     t_start = time.perf_counter()
     loaded, skipped = load_implementations()
+    if args.skip_peers:
+        loaded = [impl for impl in loaded if impl.name in (FLOOR, TINY, TORCH)]
     _limiter, pools = limit_threads()
     info = environment(pools, loaded, skipped)
     print_environment(info)
 
     print("== workloads")
     all_workloads = wl.all_workloads()
+    if args.only:
+        prefixes = [p.strip() for p in args.only.split(",")]
+        all_workloads = [w for w in all_workloads if w.name.startswith(tuple(prefixes))]
     for workload in all_workloads:
         print(f"{workload.name}: {workload.description}")
         for note in workload.notes:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import optim
+from tinygrad_edu import backend as backends
+from tinygrad_edu import nn, optim
 from tinygrad_edu.optim import lr_scheduler
 
 ROSENBROCK_START = (-1.5, 2.0)
@@ -332,3 +333,48 @@ def test_scheduler_state_dict_round_trip():
         assert resumed.get_last_lr() == scheduler.get_last_lr()
     with pytest.raises(KeyError, match="unknown scheduler state"):
         resumed.load_state_dict({"gamma": 0.5})
+
+
+# ------------------------------------------------------------------ in-place steps
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_parameters_step_in_place_and_plain_tensors_leave_the_callers_array(backend_name, name):
+    start = np.array([1.0, -2.0])
+    param = nn.Parameter(tg.tensor(start, backend=backend_name, dtype="float64"))
+    plain = tg.tensor(start.copy(), backend=backend_name, dtype="float64", requires_grad=True)
+    caller_array = plain.data
+    opt = getattr(optim, name)([param, plain], lr=0.1)
+    array_before = param.data
+    opt.zero_grad()
+    ((param * param).sum() + (plain * plain).sum()).backward()
+    opt.step()
+    mutable = backends.is_mutable(param.xp)
+    assert (param.data is array_before) == mutable  # in place exactly where arrays are mutable
+    np.testing.assert_array_equal(tg.tensor(caller_array).numpy(), start)  # rebound, not written
+    np.testing.assert_allclose(param.numpy(), plain.numpy(), rtol=1e-15)
+    assert not np.array_equal(param.numpy(), start)
+
+
+def test_parameter_copies_the_array_it_is_given():
+    source = np.array([1.0, 2.0])
+    param = nn.Parameter(source)
+    param.grad = tg.tensor(np.array([1.0, 1.0]))
+    optim.SGD([param], lr=0.5).step()
+    np.testing.assert_array_equal(param.numpy(), [0.5, 1.5])
+    np.testing.assert_array_equal(source, [1.0, 2.0])  # the caller's array is untouched
+
+
+def test_backward_through_a_graph_recorded_before_an_in_place_step_raises(backend_name):
+    layer = nn.Linear(3, 2, dtype="float64", backend=backend_name)
+    x = tg.ones(4, 3, dtype="float64", backend=backend_name)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    stale = layer(x).sum()  # recorded with the weights before the step
+    layer(x).sum().backward()
+    opt.step()
+    if not backends.is_mutable(layer.weight.xp):
+        stale.backward()  # rebinding keeps the old arrays: the old graph is still valid
+        return
+    with pytest.raises(RuntimeError, match="modified in place"):
+        stale.backward()
+    opt.zero_grad()
+    layer(x).sum().backward()  # a fresh forward pass is fine
+    assert layer.weight.grad is not None

@@ -394,7 +394,7 @@ def is_floating(xp, dtype) -> bool:
 
 def is_kind(xp, dtype, kind) -> bool:
     """``xp.isdtype(dtype, kind)``, remembered per dtype (NumPy's is a Python function)."""
-    key = (type(dtype), dtype, kind)  # the type first: strict's dtypes warn when compared to NumPy's
+    key = (type(dtype), dtype, kind)  # type first: strict dtypes warn when compared to NumPy's
     try:
         answer = _KIND_OF_DTYPE.get(key)
     except TypeError:  # an unhashable dtype object

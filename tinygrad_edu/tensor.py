@@ -114,6 +114,7 @@ class Function:
         result = _new_object(Tensor)  # _new_tensor, inlined: this line runs for every op
         result.data = out
         result.grad = result._hooks = result.name = None
+        result._written_at = 0
         if _GradMode.enabled and True in needs_input_grad:
             result.requires_grad = True
             fn.parents = args
@@ -212,13 +213,16 @@ class Tensor:
         Whether ``backward`` should fill in ``grad`` (floating dtypes only).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "name", "__weakref__")
+    __slots__ = (
+        "data", "grad", "requires_grad", "_ctx", "_hooks", "name", "_written_at", "__weakref__"
+    )
 
     def __init__(self, data, dtype=None, backend=None, device=None, requires_grad=False):
         self.data = _to_array(data, dtype, backend, device)
         self.grad = None
         self._ctx = None
         self._hooks = None
+        self._written_at = 0  # see mark_written_in_place
         self.name = None
         self.requires_grad = False
         if requires_grad:
@@ -554,6 +558,7 @@ def _new_tensor(data, requires_grad, cls=None):
     tensor._ctx = None
     tensor._hooks = None
     tensor.name = None
+    tensor._written_at = 0
     return tensor
 
 
@@ -696,6 +701,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if anomaly is not None:
                     anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
                 if parent._ctx is None:
+                    if parent._written_at > fn.sequence:
+                        _raise_stale(fn, parent)
                     earlier = leaf_grads.get(parent)
                     leaf_grads[parent] = parent_grad if earlier is None else earlier + parent_grad
                 else:
@@ -721,6 +728,25 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     if wanted is None:
         return None
     return [_as_tensor(captured.get(id(t)), t) for t in inputs]
+
+
+def mark_written_in_place(tensor: Tensor) -> None:
+    """Record that ``tensor.data`` was just overwritten in place (an optimizer step).
+
+    Every node records the arrays of its inputs. A node created before this
+    moment that has ``tensor`` as an input now holds changed values, so a
+    backward pass through it would mix old and new numbers: ``run_backward``
+    compares the mark with the node's sequence number and raises instead.
+    """
+    tensor._written_at = next(_sequence)
+
+
+def _raise_stale(fn, leaf):
+    raise RuntimeError(
+        f"a leaf tensor of shape {leaf.shape} that {fn.name} used in the forward pass was "
+        "modified in place afterwards (by optimizer.step()), so this graph's saved values "
+        "are stale; compute the forward pass again after the step"
+    )
 
 
 def _send(tensor, grad, pending, leaf_grads, queue):

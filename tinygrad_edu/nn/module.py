@@ -11,7 +11,8 @@ A ``Module`` notices what is assigned to its attributes:
 
 Modules never write into a parameter's array: loading, moving and
 initialisation rebind ``.data``, which is safe on every backend (JAX arrays,
-for one, cannot be written in place).
+for one, cannot be written in place). Optimizers do update parameters in
+place where the backend allows it (see ``optim/optimizer.py``), like PyTorch.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Parameter(Tensor):
     Parameters
     ----------
     data : Tensor, array or Python data
-        The initial values (see ``Tensor``); a Tensor's graph is not kept.
+        The initial values (see ``Tensor``), copied; a Tensor's graph is not kept.
     requires_grad : bool
         False freezes the parameter (the optimizer then skips it).
 
@@ -45,6 +46,9 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(data, requires_grad=requires_grad)
+        # A copy: the parameter owns its array, so optimizers may update it in place
+        # without touching the caller's array (see optim/optimizer.py).
+        self.data = self.xp.asarray(self.data, copy=True)
 
     def __repr__(self) -> str:
         return (

@@ -66,4 +66,4 @@ class Adagrad(Optimizer):
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] = state["sum"] + grad * grad
         std = xp.sqrt(state["sum"]) + group["eps"]
-        return param.data - lr * (grad / std)
+        return lr * (grad / std)

@@ -76,10 +76,11 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(param.data)
         state["step"] += 1
         theta = param.data
+        shrink = None  # AdamW's decoupled decay: theta <- theta (1 - lr wd) before the step
         if group["maximize"]:
             grad = -grad
         if weight_decay != 0 and group["decoupled_weight_decay"]:
-            theta = theta * (1 - lr * weight_decay)
+            shrink = (lr * weight_decay) * theta
         elif weight_decay != 0:
             grad = grad + weight_decay * theta
         state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad
@@ -90,7 +91,8 @@ class Adam(Optimizer):
             second_moment = state["max_exp_avg_sq"]
         step_size = lr / (1 - beta1 ** state["step"])
         denom = xp.sqrt(second_moment) / (1 - beta2 ** state["step"]) ** 0.5 + group["eps"]
-        return theta - step_size * (state["exp_avg"] / denom)
+        delta = step_size * (state["exp_avg"] / denom)
+        return delta if shrink is None else shrink + delta
 
 
 class AdamW(Adam):

@@ -3,14 +3,22 @@
 An optimizer holds ``param_groups`` (a list of dicts: ``"params"`` plus the
 hyperparameters, ``"lr"`` among them) and ``state`` (a dict from parameter to
 its own dict: step counts and moment arrays). A concrete optimizer writes one
-method, ``update(param, grad, state, group)``, which returns the parameter's
-new array; ``step`` calls it for every parameter that has a gradient.
+method, ``update(param, grad, state, group)``, which returns the step
+``delta`` of the rule ``theta <- theta - delta``; ``step`` calls it for every
+parameter that has a gradient and applies it.
 
-Updates work on raw backend arrays (``param.data``, ``param.grad.data``) and
-rebind ``param.data`` to a new array: that is correct on every backend (JAX
-arrays are immutable) and never writes into a gradient array, which the engine
-may share between tensors. The optimizer never writes into any array it keeps,
-so ``state_dict()`` can hand out its arrays without copying them.
+Updates work on raw backend arrays (``param.data``, ``param.grad.data``).
+For an ``nn.Parameter`` (which owns its array: it copies what it is given)
+on a backend with mutable arrays (NumPy, CuPy, PyTorch, array-api-strict),
+``theta -= delta`` happens in place: no new parameter-sized array each step.
+Elsewhere ``param.data`` is rebound to ``theta - delta``: on JAX and Dask,
+whose arrays are immutable, and for plain tensors, whose array may be the
+caller's own NumPy array. Like PyTorch, an in-place step changes the arrays
+that ``model.state_dict()`` shares, and a graph recorded before the step
+cannot be back-propagated after it (the engine raises instead of mixing old
+and new values). Gradients and the optimizer's own state arrays are never
+written in place: the engine may share gradient arrays between tensors, and
+``state_dict()`` hands out the state arrays without copying them.
 
 Checkpoints: ``state_dict()`` gives ``{"state": {index: {...}}, "param_groups":
 [...]}`` like PyTorch (parameters numbered in group order). Safetensors files
@@ -29,7 +37,8 @@ from collections.abc import Callable, Iterable
 
 from .. import backend
 from ..autograd import enable_grad, no_grad
-from ..tensor import Tensor
+from ..nn.module import Parameter
+from ..tensor import Tensor, mark_written_in_place
 
 _ARRAY_REFERENCE = "__array__"
 
@@ -107,12 +116,11 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is not None:
                         state = self.state.setdefault(param, {})
-                        new_data = self.update(param, param.grad.data, state, group)
-                        param.data = keep_array_type(new_data, param.data)
+                        apply_step(param, self.update(param, param.grad.data, state, group))
         return loss
 
     def update(self, param: Tensor, grad, state: dict, group: dict):
-        """The new array for ``param`` given its gradient array; may update ``state``."""
+        """The step ``delta`` (``theta <- theta - delta``) for ``param``; may update ``state``."""
         raise NotImplementedError(f"{type(self).__name__} does not define update()")
 
     # ------------------------------------------------------------ checkpoints
@@ -221,6 +229,31 @@ def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float 
     if not low <= value or (high is not None and not value < high):
         interval = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def apply_step(param: Tensor, delta) -> None:
+    """``theta <- theta - delta``: in place where that is safe, else a new array.
+
+    In place needs an ``nn.Parameter`` (its array is its own), a mutable
+    backend and ``delta`` of the parameter's shape and dtype (nothing is
+    broadcast or cast on the way in); the engine is told
+    (``mark_written_in_place``) so that an older graph cannot use the new values.
+    """
+    theta = param.data
+    if (
+        isinstance(param, Parameter)
+        and backend.is_mutable(param.xp)
+        and getattr(delta, "shape", None) == theta.shape
+        and getattr(delta, "dtype", None) == theta.dtype
+    ):
+        try:
+            theta -= delta
+        except ValueError:  # a read-only array (a broadcast view, say): rebind below
+            pass
+        else:
+            mark_written_in_place(param)
+            return
+    param.data = keep_array_type(theta - delta, theta)
 
 
 def keep_array_type(new, old):

@@ -82,5 +82,5 @@ class RMSprop(Optimizer):
             scale = xp.sqrt(state["square_avg"]) + group["eps"]
         if momentum > 0:
             state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad / scale
-            return param.data - group["lr"] * state["momentum_buffer"]
-        return param.data - group["lr"] * (grad / scale)
+            return group["lr"] * state["momentum_buffer"]
+        return group["lr"] * (grad / scale)
