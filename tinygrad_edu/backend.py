@@ -178,6 +178,20 @@ def is_mutable(xp) -> bool:
 _MUTABLE: dict = {}
 
 
+def is_mutable_type(array_type) -> bool:
+    """``is_mutable`` by array type (one dict lookup once known: optimizers ask per step)."""
+    mutable = _MUTABLE_TYPES.get(array_type)
+    if mutable is None:
+        xp = _namespace_by_type.get(array_type)
+        if xp is None:
+            return False  # not seen yet: rebinding is always correct
+        mutable = _MUTABLE_TYPES[array_type] = is_mutable(xp)
+    return mutable
+
+
+_MUTABLE_TYPES: dict = {}
+
+
 def method_shortcuts(xp) -> dict:
     """Array methods that do what a namespace function does, minus a Python wrapper.
 

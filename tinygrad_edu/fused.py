@@ -59,13 +59,17 @@ class Linear(Primitive):
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """The affine map ``x @ weight + bias`` as one recorded node."""
-    if weight.ndim != 2:
-        raise ValueError(f"linear needs a 2-D weight (in, out), got shape {weight.shape}")
-    if x.ndim == 0 or x.shape[-1] != weight.shape[0]:
+    """z = x @ W + b with ``W`` of shape (in_features, out_features): the lecture's z = aW + b.
+
+    One recorded node (``fused.Linear``) instead of a matmul and an add.
+    """
+    x_shape, w_shape = x.data.shape, weight.data.shape  # runs every layer, every step: no copies
+    if len(w_shape) != 2:
+        raise ValueError(f"linear needs a 2-D weight (in, out), got shape {tuple(w_shape)}")
+    if not x_shape or x_shape[-1] != w_shape[0]:
         raise ValueError(
-            f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
-            f"(the input's last axis must be {weight.shape[0]})"
+            f"linear: input of shape {tuple(x_shape)} does not match weight of shape "
+            f"{tuple(w_shape)} (the input's last axis must be {w_shape[0]})"
         )
     return Linear.apply(x, weight, bias)
 
@@ -174,8 +178,9 @@ def squared_error(pred: Tensor, target: Tensor, reduction: str = "mean") -> Tens
     """``(pred - target)**2`` summed, averaged or elementwise, as one recorded node."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if pred.shape != target.shape:
+    if pred.data.shape != target.data.shape:
         raise ValueError(
-            f"squared error needs pred and target of one shape, got {pred.shape} and {target.shape}"
+            f"mse_loss (squared error) needs pred and target of one shape, got {pred.shape} "
+            f"and {target.shape}"
         )
     return SquaredError.apply(pred, target, reduction=reduction)

@@ -115,7 +115,9 @@ class Optimizer:
             for group in self.param_groups:
                 for param in group["params"]:
                     if param.grad is not None:
-                        state = self.state.setdefault(param, {})
+                        state = self.state.get(param)
+                        if state is None:
+                            state = self.state[param] = {}
                         apply_step(param, self.update(param, param.grad.data, state, group))
         return loss
 
@@ -234,21 +236,18 @@ def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float 
 def apply_step(param: Tensor, delta) -> None:
     """``theta <- theta - delta``: in place where that is safe, else a new array.
 
-    In place needs an ``nn.Parameter`` (its array is its own), a mutable
-    backend and ``delta`` of the parameter's shape and dtype (nothing is
-    broadcast or cast on the way in); the engine is told
-    (``mark_written_in_place``) so that an older graph cannot use the new values.
+    In place needs an ``nn.Parameter`` (its array is its own) on a backend
+    with mutable arrays, and a ``delta`` that the array can take in place
+    (the backend refuses a read-only array, a broadcast that would grow it or
+    a dtype it cannot hold: then the result is rebound as a new array). The
+    engine is told (``mark_written_in_place``) so that an older graph cannot
+    use the new values.
     """
     theta = param.data
-    if (
-        isinstance(param, Parameter)
-        and backend.is_mutable(param.xp)
-        and getattr(delta, "shape", None) == theta.shape
-        and getattr(delta, "dtype", None) == theta.dtype
-    ):
+    if isinstance(param, Parameter) and backend.is_mutable_type(type(theta)):
         try:
             theta -= delta
-        except ValueError:  # a read-only array (a broadcast view, say): rebind below
+        except (TypeError, ValueError, RuntimeError):
             pass
         else:
             mark_written_in_place(param)
