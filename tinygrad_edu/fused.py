@@ -139,14 +139,33 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean
     """Cross-entropy of integer class ``target`` (N,) under ``softmax(logits)`` (N, C)."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if logits.ndim != 2 or target.ndim != 1 or target.shape[0] != logits.shape[0]:
-        raise ValueError(
-            "cross_entropy needs logits (N, C) and targets (N,), "
-            f"got {logits.shape} and {target.shape}"
-        )
-    if not backend.is_kind(target.xp, target.dtype, "integral"):
-        raise TypeError(f"cross_entropy needs integer class targets, got dtype {target.dtype}")
+    check_class_targets(logits, target, "cross_entropy")
     return SoftmaxCrossEntropy.apply(logits, target, reduction=reduction)
+
+
+def check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
+    """Integer targets of shape (N,), each in [0, C), for scores of shape (N, C)."""
+    if scores.ndim != 2:
+        raise ValueError(f"{fn_name} needs scores of shape (N, C), got {scores.shape}")
+    xp = target.xp
+    if not backend.is_kind(xp, target.dtype, "integral"):
+        raise TypeError(
+            f"{fn_name} needs integer class targets, got dtype "
+            f"{backend.dtype_name(target.dtype)}; "
+            "pass class indices, e.g. tg.tensor(labels, dtype='int64'), or use "
+            "binary_cross_entropy_with_logits / mse_loss for real-valued targets"
+        )
+    n, classes = scores.shape
+    if target.shape != (n,):
+        raise ValueError(
+            f"{fn_name}: scores of shape {scores.shape} need targets of shape ({n},), "
+            f"got {target.shape}"
+        )
+    if n:
+        low, high = backend.integer_range(xp, target.data)
+        if low < 0 or high >= classes:
+            bad = low if low < 0 else high
+            raise ValueError(f"{fn_name}: target class {bad} is out of range for {classes} classes")
 
 
 class SquaredError(Primitive):

@@ -117,31 +117,6 @@ def mse_loss(pred: Tensor, target, reduction: str = "mean") -> Tensor:
     return fused.squared_error(pred, target, reduction)
 
 
-def _check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
-    """Integer targets of shape (N,), each in [0, C), for scores of shape (N, C)."""
-    if scores.ndim != 2:
-        raise ValueError(f"{fn_name} needs scores of shape (N, C), got {scores.shape}")
-    xp = target.xp
-    if not backends.is_kind(xp, target.dtype, "integral"):
-        raise TypeError(
-            f"{fn_name} needs integer class targets, got dtype "
-            f"{backends.dtype_name(target.dtype)}; "
-            "pass class indices, e.g. tg.tensor(labels, dtype='int64'), or use "
-            "binary_cross_entropy_with_logits / mse_loss for real-valued targets"
-        )
-    n, classes = scores.shape
-    if target.shape != (n,):
-        raise ValueError(
-            f"{fn_name}: scores of shape {scores.shape} need targets of shape ({n},), "
-            f"got {target.shape}"
-        )
-    if n:
-        low, high = backends.integer_range(xp, target.data)
-        if low < 0 or high >= classes:
-            bad = low if low < 0 else high
-            raise ValueError(f"{fn_name}: target class {bad} is out of range for {classes} classes")
-
-
 def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of the target classes: l_i = -log_probs[i, target_i].
 
@@ -150,7 +125,7 @@ def nll_loss(log_probs: Tensor, target, reduction: str = "mean") -> Tensor:
     """
     _check_reduction(reduction)
     target = _as_tensor(target, log_probs, "target")
-    _check_class_targets(log_probs, target, "nll_loss")
+    fused.check_class_targets(log_probs, target, "nll_loss")
     return _picked_nll(log_probs, target, reduction)
 
 
@@ -178,10 +153,9 @@ def cross_entropy(logits: Tensor, target, reduction: str = "mean") -> Tensor:
     gradient is (softmax(logits) - onehot(target)) / N: one fused node
     (``fused.SoftmaxCrossEntropy``), equal to ``nll_loss(log_softmax(logits))``.
     """
-    _check_reduction(reduction)
-    target = _as_tensor(target, logits, "target")
-    _check_class_targets(logits, target, "cross_entropy")
-    return fused.softmax_cross_entropy(logits, target, reduction)
+    if not isinstance(target, Tensor):
+        target = _as_tensor(target, logits, "target")
+    return fused.softmax_cross_entropy(logits, target, reduction)  # checks everything once
 
 
 def binary_cross_entropy_with_logits(logits: Tensor, target, reduction: str = "mean") -> Tensor:
