@@ -284,7 +284,7 @@ class Tanh(Primitive):
 
     def backward(self, g):
         y = self.out
-        return (g * (1.0 - y * y),)
+        return (g - g * y * y,)  # = g (1 - y^2), without a Python scalar (slow in NumPy 2)
 
 
 class Sigmoid(Primitive):

@@ -140,7 +140,8 @@ class Sequential(_ModuleSequence):
 
     def forward(self, x):
         for module in self._modules.values():
-            x = module(x)
+            # module(x) is module.forward(x) plus its hooks: skip the extra call without any
+            x = module(x) if module._forward_hooks else module.forward(x)
         return x
 
 
