@@ -140,6 +140,10 @@ class ArrayOps:
     def max(self, x, axis=None, keepdims=False):
         return self.xp.max(x, axis=axis, keepdims=keepdims)
 
+    def argmax(self, x, axis=None):
+        """Positions, not values: for forward kernels (nothing to differentiate)."""
+        return self.xp.argmax(x, axis=axis)
+
     def exp(self, x):
         return self.xp.exp(x)
 
