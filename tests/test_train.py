@@ -74,7 +74,12 @@ def test_fit_regression_metrics_and_lbfgs_closure():
     assert history["loss"][-1] < 1e-2 < history["loss"][0]
     results = evaluate(model, X, y[:, None])
     assert results["r2"] > 0.98
-    assert results["mse"] == pytest.approx(history["mse"][-1], rel=0.5)
+    with tg.no_grad():  # evaluate's mse is the model's mse after training
+        direct = F.mse_loss(model(tg.tensor(X)), tg.tensor(y[:, None])).item()
+    assert results["mse"] == pytest.approx(direct, rel=1e-5)
+    # history records the epoch's mse before that epoch's LBFGS step, which can cut the
+    # error tenfold (so it is an upper bound here, not an equal)
+    assert results["mse"] <= history["mse"][-1] * 1.01 and history["mse"][-1] < 1e-3
 
 
 def test_fit_with_scheduler_records_learning_rates():

@@ -157,6 +157,16 @@ def namespace_of(array):
 
 def backend_name(xp) -> str:
     """Short name of a namespace: ``'numpy'``, ``'torch'``, ``'array_api_strict'``..."""
+    name = _NAME_OF.get(xp)
+    if name is None:
+        name = _NAME_OF[xp] = _name_of_module(xp)
+    return name
+
+
+_NAME_OF: dict = {}
+
+
+def _name_of_module(xp) -> str:
     name = xp.__name__
     if name.startswith("array_api_compat."):
         name = name[len("array_api_compat.") :]
@@ -208,6 +218,7 @@ def method_shortcuts(xp) -> dict:
         "max": _max_method,
         "argmax": _argmax_method,
         "reshape": _reshape_method,
+        "astype": _astype_method,
     }
 
 
@@ -223,12 +234,18 @@ def _argmax_method(x, axis=None):
     return x.argmax(axis=axis)
 
 
+def _astype_method(x, dtype):
+    return x.astype(dtype)
+
+
 def _reshape_method(x, shape):
     return x.reshape(shape)
 
 
 def device_of(array):
     """The device ``array`` lives on (the library's own device object, or ``"cpu"``)."""
+    if type(array) is np.ndarray:  # the common case, without compat's type probing
+        return "cpu"
     return array_api_compat.device(array)
 
 

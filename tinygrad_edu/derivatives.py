@@ -38,6 +38,10 @@ class TensorOps:
         """The raw array behind ``x`` (to build masks from); Python scalars as they are."""
         return getattr(x, "data", x) if not isinstance(x, (int, float)) else x
 
+    def mask(self, condition, dtype):
+        """A raw boolean array as a constant 0/1 array of ``dtype`` (no gradient)."""
+        return self.const(self.xp.astype(condition, dtype))
+
     def reshape(self, x, shape):
         return x.reshape(shape)
 
@@ -127,6 +131,9 @@ class ArrayOps:
 
     def value(self, x):
         return x
+
+    def mask(self, condition, dtype):
+        return self.astype(condition, dtype)
 
     def reshape(self, x, shape):
         return self.xp.reshape(x, shape)

@@ -130,12 +130,12 @@ class SoftmaxCrossEntropy(Primitive):
         probs = F.softmax(logits, 1) if F.recording else self.probs
         target = self.target
         classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(target))
-        onehot = xp.astype(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
+        onehot = F.mask(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
             g = F.reshape(g, (-1, 1))
-        return (probs - F.const(onehot)) * g, None
+        return (probs - onehot) * g, None
 
 
 def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -310,7 +310,7 @@ class Relu(Primitive):
 
     def backward(self, g):
         F = self.F
-        return (g * F.const(F.xp.astype(F.value(self.args[0]) > 0, g.dtype)),)
+        return (g * F.mask(F.value(self.args[0]) > 0, g.dtype),)
 
 
 class Softplus(Primitive):
