@@ -63,6 +63,7 @@ class Optimizer:
                 "wrap it in a list"
             )
         self.defaults = dict(defaults)
+        self._scalars: dict = {}  # see scalar()
         self.param_groups: list[dict] = []
         self.state: dict = {}
         groups = list(params)
@@ -120,6 +121,24 @@ class Optimizer:
                             state = self.state[param] = {}
                         apply_step(param, self.update(param, param.grad.data, state, group))
         return loss
+
+    def scalar(self, value: float, like):
+        """``value`` as a 0-d array of ``like``'s dtype, backend and device (remembered).
+
+        NumPy 2 multiplies a small array by a 0-d array of its own dtype about
+        twice as fast as by a Python float (which goes through its promotion
+        rules for Python scalars each time); an update rule writes ``lr * grad``
+        as ``self.scalar(lr, grad) * grad``.
+        """
+        key = (value, type(like), like.dtype)  # the type first: strict dtypes warn vs NumPy's
+        array = self._scalars.get(key)
+        if array is None or backend.device_of(array) != backend.device_of(like):
+            if len(self._scalars) > 64:  # a schedule makes a new rate every step: stay small
+                self._scalars.clear()
+            xp = backend.namespace_of(like)
+            array = xp.asarray(value, dtype=like.dtype, device=backend.device_of(like))
+            self._scalars[key] = array
+        return array
 
     def update(self, param: Tensor, grad, state: dict, group: dict):
         """The step ``delta`` (``theta <- theta - delta``) for ``param``; may update ``state``."""

@@ -73,4 +73,4 @@ class SGD(Optimizer):
                 buffer = momentum * state["momentum_buffer"] + (1 - group["dampening"]) * grad
             state["momentum_buffer"] = buffer
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        return group["lr"] * grad
+        return self.scalar(group["lr"], grad) * grad
