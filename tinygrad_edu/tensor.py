@@ -829,8 +829,12 @@ def _initial_grad(root: Tensor, grad) -> Tensor:
                 f"backward() without a gradient needs a scalar output, but the output "
                 f"has shape {root.shape}: pass gradient= (dL/d output) or reduce it first"
             )
-        xp = _namespace_of_type.get(type(root.data)) or root.xp
-        return _new_tensor(xp.ones_like(root.data), False)
+        data = root.data
+        xp = _namespace_of_type.get(type(data)) or root.xp
+        if data.ndim:
+            return _new_tensor(xp.ones_like(data), False)
+        # a scalar loss, the usual root: asarray is one C call where ones_like is several
+        return _new_tensor(xp.asarray(1, dtype=data.dtype, device=backend.device_of(data)), False)
     if not isinstance(grad, Tensor):
         grad = Tensor(grad, dtype=root.dtype, backend=root.xp)
     if grad.shape != root.shape:
