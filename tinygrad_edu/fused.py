@@ -127,14 +127,19 @@ class SoftmaxCrossEntropy(Primitive):
         F = self.F
         logits = self.args[0]
         xp = F.xp
-        probs = F.softmax(logits, 1) if F.recording else self.probs
-        target = self.target
-        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(target))
-        onehot = F.mask(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
             g = F.reshape(g, (-1, 1))
+        if not F.recording:  # the saved softmax, minus g at each row's class: no one-hot matrix
+            scale = g if self.reduction != "none" else F.reshape(g, (-1,))
+            grad = backend.subtract_at_rows(xp, self.probs * g, self.target, scale)
+            if grad is not None:
+                return grad, None
+        probs = F.softmax(logits, 1) if F.recording else self.probs
+        target = self.target
+        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(target))
+        onehot = F.mask(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
         return (probs - onehot) * g, None
 
 
