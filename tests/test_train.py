@@ -76,7 +76,7 @@ def test_fit_regression_metrics_and_lbfgs_closure():
     assert results["r2"] > 0.98
     with tg.no_grad():  # evaluate's mse is the model's mse after training
         direct = F.mse_loss(model(tg.tensor(X)), tg.tensor(y[:, None])).item()
-    assert results["mse"] == pytest.approx(direct, rel=1e-5)
+    assert results["mse"] == pytest.approx(direct, rel=1e-4)  # float32 sums, two orders
     # history records the epoch's mse before that epoch's LBFGS step, which can cut the
     # error tenfold (so it is an upper bound here, not an equal)
     assert results["mse"] <= history["mse"][-1] * 1.01 and history["mse"][-1] < 1e-3
