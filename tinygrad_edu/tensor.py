@@ -661,6 +661,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     captured = {}
     tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
     vocabulary = _array_rules if not recording else _tensor_rules
+    rule_type = rule_ops = None  # the array type whose vocabulary rule_ops is
     previous_mode = _GradMode.enabled
     _GradMode.enabled = recording
     try:
@@ -672,25 +673,26 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
             if wanted is not None and id(node) in wanted:
                 captured[id(node)] = grad
             fn = node._ctx
-            if fn.parents is None:
+            parents = fn.parents
+            if parents is None:
                 raise RuntimeError(
                     "trying to backward through the graph a second time: its saved "
                     "values were freed by the first backward(); pass retain_graph=True "
                     "to the first call if you need to do this"
                 )
             if fn.array_rules:  # the common case, inlined: pick the rule vocabulary
-                rule_ops = vocabulary.get(type(node.data))
-                if rule_ops is None:
-                    rule_ops = vocabulary[type(node.data)] = derivatives.namespace(
-                        node.xp, recording
-                    )
+                if type(node.data) is not rule_type:  # usually one array type per pass
+                    rule_type = type(node.data)
+                    rule_ops = vocabulary.get(rule_type)
+                    if rule_ops is None:
+                        rule_ops = vocabulary[rule_type] = derivatives.namespace(node.xp, recording)
                 fn.F = rule_ops
                 parent_grads = fn.backward(grad)
             else:
                 parent_grads = _apply_rule(fn, node, grad, recording)
             if tracer is not None:
                 tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
-            for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
+            for parent, needs, parent_grad in zip(parents, fn.needs_input_grad, parent_grads):
                 if not needs or parent_grad is None:
                     continue
                 data, target = (parent_grad.data if recording else parent_grad), parent.data
