@@ -130,14 +130,14 @@ class Optimizer:
         rules for Python scalars each time); an update rule writes ``lr * grad``
         as ``self.scalar(lr, grad) * grad``.
         """
-        key = (value, type(like), like.dtype)  # the type first: strict dtypes warn vs NumPy's
+        device = backend.device_of(like)
+        key = (value, type(like), like.dtype, device)  # type first: strict dtypes warn vs NumPy's
         array = self._scalars.get(key)
-        if array is None or backend.device_of(array) != backend.device_of(like):
+        if array is None:
             if len(self._scalars) > 64:  # a schedule makes a new rate every step: stay small
                 self._scalars.clear()
             xp = backend.namespace_of(like)
-            array = xp.asarray(value, dtype=like.dtype, device=backend.device_of(like))
-            self._scalars[key] = array
+            array = self._scalars[key] = xp.asarray(value, dtype=like.dtype, device=device)
         return array
 
     def update(self, param: Tensor, grad, state: dict, group: dict):
