@@ -626,19 +626,25 @@ def _take_at_flat_positions(xp, array, index: tuple):
     return xp.reshape(taken, shape[:first] + tuple(flat.shape) + shape[first + count :])
 
 
-def subtract_at_rows(xp, matrix, columns, values):
-    """``matrix[i, columns[i]] -= values[i]`` for every row i, or None where unsupported.
+def subtract_at_rows(xp, matrix, rows, columns, values):
+    """``matrix[rows[i], columns[i]] -= values[i]``, in place, or None where unsupported.
 
-    In place, on backends whose arrays are mutable and take NumPy-style
-    integer-array indices (NumPy, CuPy, PyTorch); the caller owns ``matrix``.
-    Elsewhere None, and the caller subtracts a one-hot matrix instead.
+    On backends whose arrays are mutable and take NumPy-style integer-array
+    indices (NumPy, CuPy, PyTorch); the caller owns ``matrix``. Elsewhere
+    None, and the caller subtracts a one-hot matrix instead.
     """
-    name = backend_name(xp)
-    if name not in _NUMPY_STYLE_INDEXING or not is_mutable(xp):
+    supported = _ROW_SUBTRACT.get(xp)
+    if supported is None:
+        supported = _ROW_SUBTRACT[xp] = (
+            backend_name(xp) in _NUMPY_STYLE_INDEXING and is_mutable(xp)
+        )
+    if not supported:
         return None
-    rows = xp.arange(matrix.shape[0], device=device_of(matrix))
     matrix[rows, columns] -= values
     return matrix
+
+
+_ROW_SUBTRACT: dict = {}
 
 
 def scatter_add_1d(xp, size: int, positions, values):

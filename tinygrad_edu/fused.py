@@ -108,7 +108,9 @@ class SoftmaxCrossEntropy(Primitive):
     def forward(self, xp, logits, target, reduction):
         self.reduction, self.target = reduction, target
         kernels = derivatives.namespace(xp, False)  # raw-array argmax/sum/reshape, no wrappers
-        rows = xp.arange(logits.shape[0], dtype=target.dtype, device=backend.device_of(logits))
+        self.rows = rows = xp.arange(
+            logits.shape[0], dtype=target.dtype, device=backend.device_of(logits)
+        )
         # The row maxima, found through their positions: NumPy's argmax along a short
         # axis is several times faster than its max, and the value is the same.
         top = kernels.argmax(logits, axis=1)
@@ -133,7 +135,7 @@ class SoftmaxCrossEntropy(Primitive):
             g = F.reshape(g, (-1, 1))
         if not F.recording:  # the saved softmax, minus g at each row's class: no one-hot matrix
             scale = g if self.reduction != "none" else F.reshape(g, (-1,))
-            grad = backend.subtract_at_rows(xp, self.probs * g, self.target, scale)
+            grad = backend.subtract_at_rows(xp, self.probs * g, self.rows, self.target, scale)
             if grad is not None:
                 return grad, None
         probs = F.softmax(logits, 1) if F.recording else self.probs
