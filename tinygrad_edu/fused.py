@@ -155,24 +155,25 @@ def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean
 
 def check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
     """Integer targets of shape (N,), each in [0, C), for scores of shape (N, C)."""
-    if scores.ndim != 2:
+    scores_shape, target_data = scores.data.shape, target.data  # no copies: runs every step
+    if len(scores_shape) != 2:
         raise ValueError(f"{fn_name} needs scores of shape (N, C), got {scores.shape}")
     xp = target.xp
-    if not backend.is_kind(xp, target.dtype, "integral"):
+    if not backend.is_kind(xp, target_data.dtype, "integral"):
         raise TypeError(
             f"{fn_name} needs integer class targets, got dtype "
             f"{backend.dtype_name(target.dtype)}; "
             "pass class indices, e.g. tg.tensor(labels, dtype='int64'), or use "
             "binary_cross_entropy_with_logits / mse_loss for real-valued targets"
         )
-    n, classes = scores.shape
-    if target.shape != (n,):
+    n, classes = scores_shape
+    if target_data.shape != (n,):
         raise ValueError(
             f"{fn_name}: scores of shape {scores.shape} need targets of shape ({n},), "
             f"got {target.shape}"
         )
     if n:
-        low, high = backend.integer_range(xp, target.data)
+        low, high = backend.integer_range(xp, target_data)
         if low < 0 or high >= classes:
             bad = low if low < 0 else high
             raise ValueError(f"{fn_name}: target class {bad} is out of range for {classes} classes")

@@ -306,7 +306,10 @@ class Relu(Primitive):
     """y = max(x, 0);  dL/dx = g * [x > 0]."""
 
     def forward(self, xp, x):
-        return xp.maximum(x, xp.zeros_like(x))
+        # Against a zero array of x's shape, not the scalar 0: NumPy's maximum of two
+        # equal-shape arrays is about twice as fast as with a broadcast scalar.
+        zeros = xp.zeros(x.shape, dtype=x.dtype, device=backend.device_of(x))
+        return xp.maximum(x, zeros)
 
     def backward(self, g):
         F = self.F

@@ -641,11 +641,12 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     is complete: ``dL/dx = sum over consumers of their contribution``. One
     walk, no separate pass to count consumers.
 
-    Leaves collect their gradient over the whole pass; it lands in ``.grad``
-    (after the leaf's hooks) at the end. With ``create_graph`` the gradients
-    are Tensors and every step is recorded; otherwise they travel as raw
-    arrays (see ``derivatives.py``) and become Tensors only where they land:
-    in ``.grad``, in hooks, in results.
+    A leaf's first gradient goes straight to an empty ``.grad``; later ones,
+    and every gradient of a leaf with hooks, are summed over the whole pass
+    and land in ``.grad`` (after the leaf's hooks) at the end. With
+    ``create_graph`` the gradients are Tensors and every step is recorded;
+    otherwise they travel as raw arrays (see ``derivatives.py``) and become
+    Tensors only where they land: in ``.grad``, in hooks, in results.
 
     With ``inputs`` (a list of tensors) the gradients with respect to them are
     returned and no ``.grad`` is touched.
@@ -658,6 +659,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         grad = _initial_grad(root, grad)
         _send(root, grad if recording else grad.data, pending, leaf_grads, queue)
     wanted = None if inputs is None else {id(t) for t in inputs}
+    plain = wanted is None and not recording  # leaf gradients may go straight to .grad
     captured = {}
     tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
     vocabulary = _array_rules if not recording else _tensor_rules
@@ -705,6 +707,14 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if parent._ctx is None:
                     if parent._written_at > fn.sequence:
                         _raise_stale(fn, parent)
+                    if (
+                        plain
+                        and parent.grad is None
+                        and not parent._hooks
+                        and type(parent_grad) is type(parent.data)
+                    ):  # a leaf's first gradient, no hooks to see the total: straight to .grad
+                        parent.grad = _new_tensor(parent_grad, False)
+                        continue
                     earlier = leaf_grads.get(parent)
                     leaf_grads[parent] = parent_grad if earlier is None else earlier + parent_grad
                 else:
