@@ -593,3 +593,38 @@ def test_clip_grad_value_and_nonfinite_norm(backend_name, xp):
     bad = _with_grads(backend_name, [[np.inf, 1.0]])
     with pytest.raises(RuntimeError, match="inf"):
         nn.utils.clip_grad_norm_(bad, 1.0, error_if_nonfinite=True)
+
+
+def test_cross_entropy_with_small_integer_targets_and_many_rows(backend_name):
+    rng = np.random.default_rng(0)
+    logits_host = rng.normal(size=(300, 5))
+    labels = rng.integers(0, 5, size=300)
+    results = []
+    for dtype in ("int64", "uint8", "int16"):
+        logits = tg.tensor(logits_host, dtype="float64", backend=backend_name, requires_grad=True)
+        target = tg.tensor(labels.astype(dtype), backend=backend_name)
+        loss = F.cross_entropy(logits, target)
+        loss.backward()
+        results.append((loss.item(), logits.grad.numpy()))
+    for loss, grad in results[1:]:
+        assert loss == pytest.approx(results[0][0], rel=1e-12)
+        np.testing.assert_allclose(grad, results[0][1], rtol=1e-12)
+
+
+def test_mse_loss_of_empty_inputs_is_nan_with_an_empty_gradient(backend_name):
+    pred = tg.zeros(0, 3, dtype="float64", backend=backend_name, requires_grad=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loss = F.mse_loss(pred, tg.zeros(0, 3, dtype="float64", backend=backend_name))
+        loss.backward()
+    assert np.isnan(loss.item()) and pred.grad.shape == (0, 3)
+
+
+def test_sequential_calls_layers_through_their_call():
+    class Scale(nn.Module):
+        def forward(self, x):
+            return x
+
+        def __call__(self, x):
+            return x * 10
+
+    assert nn.Sequential(Scale())(tg.ones(1)).item() == 10.0

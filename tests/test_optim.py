@@ -378,3 +378,39 @@ def test_backward_through_a_graph_recorded_before_an_in_place_step_raises(backen
     opt.zero_grad()
     layer(x).sum().backward()  # a fresh forward pass is fine
     assert layer.weight.grad is not None
+
+
+def test_a_graph_on_a_detached_alias_of_a_stepped_parameter_raises(backend_name):
+    weight = nn.Parameter(tg.tensor([1.0, 2.0, 3.0], dtype="float64", backend=backend_name))
+    opt = optim.SGD([weight], lr=0.5)
+    x = tg.ones(3, dtype="float64", backend=backend_name, requires_grad=True)
+    (weight * weight).sum().backward()
+    y = (x * weight.detach()).sum()  # saves the parameter's array under another tensor
+    opt.step()
+    if not backends.is_mutable(weight.xp):
+        y.backward()  # rebinding: the graph keeps the old array, so the result is right
+        np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0, 3.0])
+        return
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+@pytest.mark.parametrize("rebind", ["init", "user"])
+def test_a_zero_dim_parameter_holding_a_numpy_scalar_still_steps(rebind):
+    param = nn.Parameter(tg.tensor(1.0, dtype="float64"))
+    if rebind == "init":
+        nn.init.constant_(param, 3.0)
+    else:
+        param.data = param.data * 3  # NumPy makes a scalar of a 0-d product
+    start = float(param.data)
+    opt = optim.SGD([param], lr=0.1)
+    (param * param).backward()
+    opt.step()
+    assert float(param.data) == pytest.approx(start - 0.1 * 2 * start)
+
+
+def test_an_optimizer_defining_the_old_update_method_is_refused():
+    with pytest.raises(TypeError, match="delta"):
+        class OldStyle(optim.Optimizer):  # noqa: F841
+            def update(self, param, grad, state, group):
+                return param.data - 0.1 * grad

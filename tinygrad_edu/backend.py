@@ -626,6 +626,17 @@ def _take_at_flat_positions(xp, array, index: tuple):
     return xp.reshape(taken, shape[:first] + tuple(flat.shape) + shape[first + count :])
 
 
+def as_index(xp, array):
+    """An integer array in the namespace's default integer dtype (for indexing)."""
+    index_dtype = _INDEX_DTYPE.get(xp)
+    if index_dtype is None:
+        index_dtype = _INDEX_DTYPE[xp] = xp.asarray(0).dtype
+    return array if array.dtype == index_dtype else xp.astype(array, index_dtype)
+
+
+_INDEX_DTYPE: dict = {}
+
+
 def subtract_at_rows(xp, matrix, rows, columns, values):
     """``matrix[rows[i], columns[i]] -= values[i]``, in place, or None where unsupported.
 

@@ -106,11 +106,12 @@ class SoftmaxCrossEntropy(Primitive):
     """
 
     def forward(self, xp, logits, target, reduction):
+        # Indices in the default integer dtype: uint8 labels and arange(N) would wrap
+        # past 255 rows, and torch reads a uint8 index array as a mask.
+        target = backend.as_index(xp, target)
         self.reduction, self.target = reduction, target
         kernels = derivatives.namespace(xp, False)  # raw-array argmax/sum/reshape, no wrappers
-        self.rows = rows = xp.arange(
-            logits.shape[0], dtype=target.dtype, device=backend.device_of(logits)
-        )
+        self.rows = rows = xp.arange(logits.shape[0], device=backend.device_of(logits))
         # The row maxima, found through their positions: NumPy's argmax along a short
         # axis is several times faster than its max, and the value is the same.
         top = kernels.argmax(logits, axis=1)
@@ -198,7 +199,9 @@ class SquaredError(Primitive):
 
     def backward(self, g):
         pred, target = self.args
-        scale = 2.0 / math.prod(pred.shape) if self.reduction == "mean" else 2.0
+        count = math.prod(pred.shape)
+        # (an empty input has an empty gradient: any finite scale will do)
+        scale = 2.0 / count if self.reduction == "mean" and count else 2.0
         grad_pred = (pred - target) * (g * scale)
         needs_pred, needs_target = self.needs_input_grad
         return (grad_pred if needs_pred else None), (-grad_pred if needs_target else None)

@@ -33,6 +33,7 @@ class _GradMode:
 
     enabled = True  # False inside ``no_grad`` and during a plain backward pass
     anomaly = None  # the active ``detect_anomaly`` checker, if any
+    last_write = 0  # sequence number of the latest in-place write (mark_written_in_place)
     tracer = None  # the active ``trace_backward`` recorder, if any
 
 
@@ -114,7 +115,6 @@ class Function:
         result = _new_object(Tensor)  # _new_tensor, inlined: this line runs for every op
         result.data = out
         result.grad = result._hooks = result.name = None
-        result._written_at = 0
         if _GradMode.enabled and True in needs_input_grad:
             result.requires_grad = True
             fn.parents = args
@@ -213,16 +213,13 @@ class Tensor:
         Whether ``backward`` should fill in ``grad`` (floating dtypes only).
     """
 
-    __slots__ = (
-        "data", "grad", "requires_grad", "_ctx", "_hooks", "name", "_written_at", "__weakref__"
-    )
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_hooks", "name", "__weakref__")
 
     def __init__(self, data, dtype=None, backend=None, device=None, requires_grad=False):
         self.data = _to_array(data, dtype, backend, device)
         self.grad = None
         self._ctx = None
         self._hooks = None
-        self._written_at = 0  # see mark_written_in_place
         self.name = None
         self.requires_grad = False
         if requires_grad:
@@ -558,7 +555,6 @@ def _new_tensor(data, requires_grad, cls=None):
     tensor._ctx = None
     tensor._hooks = None
     tensor.name = None
-    tensor._written_at = 0
     return tensor
 
 
@@ -660,6 +656,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
         _send(root, grad if recording else grad.data, pending, leaf_grads, queue)
     wanted = None if inputs is None else {id(t) for t in inputs}
     plain = wanted is None and not recording  # leaf gradients may go straight to .grad
+    last_write = _GradMode.last_write
     captured = {}
     tracer, anomaly = _GradMode.tracer, _GradMode.anomaly
     vocabulary = _array_rules if not recording else _tensor_rules
@@ -676,6 +673,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                 captured[id(node)] = grad
             fn = node._ctx
             parents = fn.parents
+            if fn.sequence < last_write:  # recorded before an in-place step: were its inputs hit?
+                _check_inputs_unchanged(fn)
             if parents is None:
                 raise RuntimeError(
                     "trying to backward through the graph a second time: its saved "
@@ -705,8 +704,6 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
                 if anomaly is not None:
                     anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
                 if parent._ctx is None:
-                    if parent._written_at > fn.sequence:
-                        _raise_stale(fn, parent)
                     if (
                         plain
                         and parent.grad is None
@@ -745,20 +742,32 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
 def mark_written_in_place(tensor: Tensor) -> None:
     """Record that ``tensor.data`` was just overwritten in place (an optimizer step).
 
-    Every node records the arrays of its inputs. A node created before this
-    moment that has ``tensor`` as an input now holds changed values, so a
-    backward pass through it would mix old and new numbers: ``run_backward``
-    compares the mark with the node's sequence number and raises instead.
+    Every node keeps the arrays of its inputs. A node created before this
+    moment that holds this array (through ``tensor`` itself or another tensor
+    sharing the array: ``tensor.detach()``, ``Tensor(tensor)``) now holds
+    changed values, so a backward pass through it would mix old and new
+    numbers: ``run_backward`` checks nodes older than the latest write and
+    raises instead. (A view of part of the array is not tracked.)
     """
-    tensor._written_at = next(_sequence)
+    mark = next(_sequence)
+    _written_arrays[id(tensor.data)] = mark
+    _GradMode.last_write = mark
 
 
-def _raise_stale(fn, leaf):
-    raise RuntimeError(
-        f"a leaf tensor of shape {leaf.shape} that {fn.name} used in the forward pass was "
-        "modified in place afterwards (by optimizer.step()), so this graph's saved values "
-        "are stale; compute the forward pass again after the step"
-    )
+# id(array) -> the sequence number of its latest in-place write. An id reused by
+# a later array can only meet nodes created after that array, all newer than the mark.
+_written_arrays: dict = {}
+
+
+def _check_inputs_unchanged(fn):
+    for array in fn.inputs or ():
+        if _written_arrays.get(id(array), 0) > fn.sequence:
+            shape = tuple(getattr(array, "shape", ()))
+            raise RuntimeError(
+                f"an input of shape {shape} that {fn.name} used in the forward pass was "
+                "modified in place afterwards (by optimizer.step()), so this graph's saved "
+                "values are stale; compute the forward pass again after the step"
+            )
 
 
 def _send(tensor, grad, pending, leaf_grads, queue):

@@ -72,7 +72,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.linear(x, self.weight, self.bias)
+        parameters = self._parameters  # self.weight would go through Module.__getattr__
+        return F.linear(x, parameters["weight"], parameters["bias"])
 
     def extra_repr(self) -> str:
         return (
@@ -140,8 +141,7 @@ class Sequential(_ModuleSequence):
 
     def forward(self, x):
         for module in self._modules.values():
-            # module(x) is module.forward(x) plus its hooks: skip the extra call without any
-            x = module(x) if module._forward_hooks else module.forward(x)
+            x = module(x)
         return x
 
 

@@ -53,7 +53,7 @@ class Adagrad(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def update(self, param, grad, state, group):
+    def delta(self, param, grad, state, group):
         xp = param.xp
         if not state:
             state["step"] = 0

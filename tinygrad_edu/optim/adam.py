@@ -64,7 +64,7 @@ class Adam(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def update(self, param, grad, state, group):
+    def delta(self, param, grad, state, group):
         xp = param.xp
         beta1, beta2 = group["betas"]
         lr, weight_decay = group["lr"], group["weight_decay"]

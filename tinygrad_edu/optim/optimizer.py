@@ -3,9 +3,11 @@
 An optimizer holds ``param_groups`` (a list of dicts: ``"params"`` plus the
 hyperparameters, ``"lr"`` among them) and ``state`` (a dict from parameter to
 its own dict: step counts and moment arrays). A concrete optimizer writes one
-method, ``update(param, grad, state, group)``, which returns the step
-``delta`` of the rule ``theta <- theta - delta``; ``step`` calls it for every
-parameter that has a gradient and applies it.
+method, ``delta(param, grad, state, group)``, which returns the step of the
+rule ``theta <- theta - delta``; ``step`` calls it for every parameter that
+has a gradient and applies it. (The method used to be ``update()``,
+returning the new array; a subclass that still defines ``update`` is refused
+when the class is created rather than silently misread.)
 
 Updates work on raw backend arrays (``param.data``, ``param.grad.data``).
 For an ``nn.Parameter`` (which owns its array: it copies what it is given)
@@ -119,7 +121,7 @@ class Optimizer:
                         state = self.state.get(param)
                         if state is None:
                             state = self.state[param] = {}
-                        apply_step(param, self.update(param, param.grad.data, state, group))
+                        apply_step(param, self.delta(param, param.grad.data, state, group))
         return loss
 
     def scalar(self, value: float, like):
@@ -140,9 +142,18 @@ class Optimizer:
             array = self._scalars[key] = xp.asarray(value, dtype=like.dtype, device=device)
         return array
 
-    def update(self, param: Tensor, grad, state: dict, group: dict):
+    def delta(self, param: Tensor, grad, state: dict, group: dict):
         """The step ``delta`` (``theta <- theta - delta``) for ``param``; may update ``state``."""
-        raise NotImplementedError(f"{type(self).__name__} does not define update()")
+        raise NotImplementedError(f"{type(self).__name__} does not define delta()")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "update" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} defines update(), which optimizers no longer call: define "
+                "delta(param, grad, state, group) returning the step d of theta <- theta - d "
+                "(update() returned the new theta)"
+            )
 
     # ------------------------------------------------------------ checkpoints
     def _indexed_params(self) -> list[Tensor]:
@@ -264,13 +275,15 @@ def apply_step(param: Tensor, delta) -> None:
     """
     theta = param.data
     if isinstance(param, Parameter) and backend.is_mutable_type(type(theta)):
+        updated = theta
         try:
-            theta -= delta
+            updated -= delta
         except (TypeError, ValueError, RuntimeError):
             pass
         else:
-            mark_written_in_place(param)
-            return
+            if updated is theta:  # in place (a NumPy scalar, say, makes a new object instead)
+                mark_written_in_place(param)
+                return
     param.data = keep_array_type(theta - delta, theta)
 
 

@@ -58,7 +58,7 @@ class RMSprop(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def update(self, param, grad, state, group):
+    def delta(self, param, grad, state, group):
         xp = param.xp
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:

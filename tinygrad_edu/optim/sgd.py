@@ -60,7 +60,7 @@ class SGD(Optimizer):
         )
         super().__init__(params, defaults)
 
-    def update(self, param, grad, state, group):
+    def delta(self, param, grad, state, group):
         momentum = group["momentum"]
         if group["maximize"]:
             grad = -grad
