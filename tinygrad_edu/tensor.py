@@ -739,18 +739,19 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None):
     return [_as_tensor(captured.get(id(t)), t) for t in inputs]
 
 
-def mark_written_in_place(tensor: Tensor) -> None:
-    """Record that ``tensor.data`` was just overwritten in place (an optimizer step).
+def mark_written_in_place(tensors) -> None:
+    """Record that the arrays of ``tensors`` were just overwritten in place (a step).
 
     Every node keeps the arrays of its inputs. A node created before this
-    moment that holds this array (through ``tensor`` itself or another tensor
+    moment that holds such an array (through the tensor itself or another tensor
     sharing the array: ``tensor.detach()``, ``Tensor(tensor)``) now holds
     changed values, so a backward pass through it would mix old and new
     numbers: ``run_backward`` checks nodes older than the latest write and
     raises instead. (A view of part of the array is not tracked.)
     """
     mark = next(_sequence)
-    _written_arrays[id(tensor.data)] = mark
+    for tensor in tensors:
+        _written_arrays[id(tensor.data)] = mark
     _GradMode.last_write = mark
 
 

@@ -114,6 +114,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        written = []  # parameters updated in place, for the engine's stale-graph check
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
@@ -121,7 +122,10 @@ class Optimizer:
                         state = self.state.get(param)
                         if state is None:
                             state = self.state[param] = {}
-                        apply_step(param, self.delta(param, param.grad.data, state, group))
+                        if apply_step(param, self.delta(param, param.grad.data, state, group)):
+                            written.append(param)
+        if written:
+            mark_written_in_place(written)
         return loss
 
     def scalar(self, value: float, like):
@@ -263,15 +267,15 @@ def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float 
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
 
 
-def apply_step(param: Tensor, delta) -> None:
+def apply_step(param: Tensor, delta) -> bool:
     """``theta <- theta - delta``: in place where that is safe, else a new array.
 
     In place needs an ``nn.Parameter`` (its array is its own) on a backend
     with mutable arrays, and a ``delta`` that the array can take in place
     (the backend refuses a read-only array, a broadcast that would grow it or
-    a dtype it cannot hold: then the result is rebound as a new array). The
-    engine is told (``mark_written_in_place``) so that an older graph cannot
-    use the new values.
+    a dtype it cannot hold: then the result is rebound as a new array).
+    Returns True when it wrote in place: the caller then tells the engine
+    (``mark_written_in_place``) so that an older graph cannot use the new values.
     """
     theta = param.data
     if isinstance(param, Parameter) and backend.is_mutable_type(type(theta)):
@@ -282,9 +286,9 @@ def apply_step(param: Tensor, delta) -> None:
             pass
         else:
             if updated is theta:  # in place (a NumPy scalar, say, makes a new object instead)
-                mark_written_in_place(param)
-                return
+                return True
     param.data = keep_array_type(theta - delta, theta)
+    return False
 
 
 def keep_array_type(new, old):
