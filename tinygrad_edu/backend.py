@@ -447,6 +447,15 @@ def is_kind(xp, dtype, kind) -> bool:
 _KIND_OF_DTYPE: dict = {}
 
 
+def all_in_range(xp, array, upper: int) -> bool:
+    """Whether every entry of a non-empty integer array lies in ``[0, upper)``."""
+    if type(array) is np.ndarray and array.dtype.kind == "i":
+        # Read as unsigned, a negative entry is a huge number: one reduction checks both ends.
+        return int(array.view(f"u{array.dtype.itemsize}").max()) < upper
+    low, high = integer_range(xp, array)
+    return low >= 0 and high < upper
+
+
 def integer_range(xp, array) -> tuple:
     """``(min, max)`` of a non-empty integer array as Python ints (for input checks)."""
     if backend_name(xp) in ("numpy", "cupy"):
