@@ -215,7 +215,6 @@ def method_shortcuts(xp) -> dict:
         return {}
     return {
         "sum": _sum_method,
-        "max": _max_method,
         "argmax": _argmax_method,
         "reshape": _reshape_method,
         "astype": _astype_method,
@@ -224,10 +223,6 @@ def method_shortcuts(xp) -> dict:
 
 def _sum_method(x, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims)
-
-
-def _max_method(x, axis=None, keepdims=False):
-    return x.max(axis=axis, keepdims=keepdims)
 
 
 def _argmax_method(x, axis=None):

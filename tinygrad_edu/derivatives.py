@@ -51,9 +51,6 @@ class TensorOps:
     def sum(self, x, axis=None, keepdims=False):
         return x.sum(axis=axis, keepdims=keepdims)
 
-    def max(self, x, axis=None, keepdims=False):
-        return x.max(axis=axis, keepdims=keepdims)
-
     def exp(self, x):
         return x.exp()
 
@@ -143,9 +140,6 @@ class ArrayOps:
 
     def sum(self, x, axis=None, keepdims=False):
         return self.xp.sum(x, axis=axis, keepdims=keepdims)
-
-    def max(self, x, axis=None, keepdims=False):
-        return self.xp.max(x, axis=axis, keepdims=keepdims)
 
     def argmax(self, x, axis=None):
         """Positions, not values: for forward kernels (nothing to differentiate)."""
