@@ -12,8 +12,8 @@ an MLP step (see ``docs/performance.md`` for the measurements):
 * ``SquaredError``: ``mean((p - t)^2)`` with backward ``2 (p - t) / n``, the
   regression loss in one node instead of four (subtract, square, sum, scale).
 
-Backward rules are still written with Tensor operations, so second
-derivatives work through them as through any other op.
+Their backward rules are written in the vocabulary ``F`` like every other
+op's, so second derivatives work through them too.
 """
 
 from __future__ import annotations

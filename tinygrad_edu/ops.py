@@ -4,16 +4,17 @@ Each class computes ``y = f(x, ...)`` on raw arrays in ``forward``; its
 ``backward`` turns ``g = dL/dy`` into ``dL/dx`` for each input. The docstring
 of each op states the derivative it implements.
 
-A backward rule reads its inputs from ``inputs``, its output from
-``out`` and computes with Python operators and the namespace ``F``
-(see ``derivatives.py``): during ``backward(create_graph=True)`` these are
-Tensors and every step is recorded (so second derivatives come for free);
-in an ordinary backward pass they are raw arrays and nothing is recorded.
-Gradients come back in the shape of the output; the engine un-broadcasts them
-to each input's shape.
+``backward(self, F, g, inputs, out)`` computes with Python operators and the
+rule vocabulary ``F`` (see ``derivatives.py``): during
+``backward(create_graph=True)`` ``g``, ``inputs`` and ``out`` are Tensors and
+every step is recorded (so second derivatives come for free); in an ordinary
+backward pass they are raw arrays and nothing is recorded. Gradients come
+back in the shape of the output; the engine un-broadcasts them to each
+input's shape.
 
 Everything else (mean, var, log_softmax, gelu, ...) is composed from these in
-``functional.py``; ``fused.py`` holds three fused primitives for speed.
+``functional.py``; ``fused.py`` holds fused primitives (one node where a
+composite would record several) for speed.
 """
 
 from __future__ import annotations
