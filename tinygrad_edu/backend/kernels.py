@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .arrays import device_of
+from .arrays import as_index, device_of
 from .namespaces import backend_name, is_mutable
 
 
@@ -180,6 +180,7 @@ def _numpy_indexing(xp, array, index: tuple):
         if isinstance(part, int) and has_arrays:
             part = xp.asarray(part)
         if hasattr(part, "shape"):
+            part = as_index(xp, part)  # flat positions overflow int8/int16/uint8
             advanced.append((len(basic), xp.where(part < 0, part + length, part), length))
             basic.append(slice(None))
         elif isinstance(part, slice):

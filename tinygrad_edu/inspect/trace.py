@@ -132,7 +132,8 @@ class trace_backward:
         """
 
         def keep(grad):
-            self.watched[name] = grad
+            if thread_mode.tracer is self:  # not another thread's pass over a shared model
+                self.watched[name] = grad
 
         self._handles.append(tensor.register_hook(keep))
         self._names[id(tensor)] = name
@@ -156,7 +157,8 @@ class trace_backward:
 
     def _watch_output(self, name: str):
         def hook(module, inputs, output):
-            self.watch(output, name)
+            if thread_mode.tracer is self:
+                self.watch(output, name)
 
         return hook
 
