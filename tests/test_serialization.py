@@ -260,8 +260,11 @@ def test_no_temporary_survives_an_exception_at_any_stage(tmp_path, monkeypatch, 
     def crash(*args, **kwargs):
         raise OSError("disk on fire")
 
-    target = {"payload": (safetensors_numpy_module(), "save"), "open": (os, "fdopen"),
-              "chmod": (os, "chmod")}[failing]
+    target = {
+        "payload": (safetensors_numpy_module(), "save"),
+        "open": (os, "fdopen"),
+        "chmod": (os, "chmod"),
+    }[failing]
     monkeypatch.setattr(*target, crash)
     with pytest.raises(OSError, match="disk on fire"):
         save({"w": tg.zeros(1000)}, path)

@@ -272,9 +272,7 @@ def _open_regular(path):
     _check_exists(path)
     status = os.stat(path)  # follows symbolic links: a link to /dev/zero is a device
     if not stat.S_ISREG(status.st_mode):
-        raise ValueError(
-            f"{os.fspath(path)!r} is {_kind(status.st_mode)}, not a safetensors file"
-        )
+        raise ValueError(f"{os.fspath(path)!r} is {_kind(status.st_mode)}, not a safetensors file")
     with open(path, "rb") as file:
         status = os.fstat(file.fileno())
         if not stat.S_ISREG(status.st_mode):
