@@ -87,9 +87,11 @@ class Module:
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Parameter):
+            _check_name(name)
             self._forget(name)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            _check_name(name)
             self._forget(name)
             self._modules[name] = value
         elif name in self.__dict__.get("_parameters", ()):
@@ -365,9 +367,16 @@ class Module:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "." in name:
-        raise ValueError(
-            f"a parameter, buffer or submodule name must be a non-empty string without '.', "
+    """Refuse names that dotted paths cannot hold (KeyError and TypeError, as torch).
+
+    ``setattr(module, "a.bias", p)`` beside a submodule ``a`` would list
+    ``a.bias`` twice, and the state dict would keep only one of them.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a parameter, buffer or submodule name must be a str, got {name!r}")
+    if not name or "." in name:
+        raise KeyError(
+            f"a parameter, buffer or submodule name must be non-empty and contain no '.', "
             f"got {name!r}"
         )
 
