@@ -56,6 +56,11 @@ class Optimizer:
         ``defaults`` for that group.
     defaults : dict
         The hyperparameters every group gets unless it sets its own.
+
+    A hyperparameter given as a 0-d Tensor or array (``lr=tg.tensor(0.1)``,
+    as torch accepts) is read once, here, as the Python number it holds; an
+    array of any other shape is refused. Unlike torch, later in-place changes
+    of that tensor do not reach the optimizer: set ``group["lr"]`` instead.
     """
 
     def __init__(self, params: Iterable, defaults: dict):
@@ -64,7 +69,7 @@ class Optimizer:
                 "params must be an iterable of Tensors or of dicts, got a single Tensor; "
                 "wrap it in a list"
             )
-        self.defaults = dict(defaults)
+        self.defaults = {key: python_number(key, value) for key, value in defaults.items()}
         self._scalars: dict = {}  # see scalar()
         self.param_groups: list[dict] = []
         self.state: dict = {}
@@ -89,7 +94,8 @@ class Optimizer:
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or seen & set(ids):
             raise ValueError("some parameters appear more than once in the parameter groups")
-        group = {**self.defaults, **param_group, "params": params}
+        given = {k: python_number(k, v) for k, v in param_group.items() if k != "params"}
+        group = {**self.defaults, **given, "params": params}
         self.param_groups.append(group)
 
     # ------------------------------------------------------------ stepping
@@ -208,7 +214,10 @@ class Optimizer:
             for index, values in state_dict["state"].items()
         }
         new_groups = [
-            {**_copy_containers(saved), "params": group["params"]}
+            {
+                **{k: python_number(k, v) for k, v in saved.items() if k != "params"},
+                "params": group["params"],
+            }
             for saved, group in zip(saved_groups, self.param_groups, strict=True)
         ]
         self.state = new_state
@@ -261,10 +270,38 @@ class Optimizer:
 
 
 def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float | None = None):
-    """Raise ``ValueError`` unless ``low <= value`` (and ``value < high`` when given)."""
+    """Raise ``ValueError`` unless ``low <= value`` (and ``value < high`` when given).
+
+    ``value`` may be a 0-d Tensor or array (see ``python_number``).
+    """
+    value = python_number(name, value)
     if not low <= value or (high is not None and not value < high):
         interval = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def python_number(name: str, value):
+    """A 0-d Tensor or array as the Python number it holds; other values as they are.
+
+    Tuples and lists (``betas``) are converted entry by entry. Kept as a
+    Tensor, a rate would turn every update ``lr * grad`` into an array of
+    Tensor objects; an array of another shape is refused with a ValueError.
+    """
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_number(name, item) for item in value)
+    if isinstance(value, Tensor):
+        value = value.data
+    if not _is_array(value):
+        return value
+    if tuple(value.shape) != ():
+        raise ValueError(
+            f"invalid {name}: expected a number or a 0-d Tensor/array, got shape "
+            f"{tuple(value.shape)}"
+        )
+    number = backend.to_numpy(value).item()
+    if isinstance(number, complex):
+        raise ValueError(f"invalid {name}: expected a real number, got {number}")
+    return number
 
 
 def apply_step(param: Tensor, delta) -> bool:
