@@ -48,7 +48,9 @@ LBFGS_CONFIGS = [
 
 
 # optimizers torch does not have, and the test that pins their trajectory instead
-NO_TORCH_COUNTERPART = {"NewtonCG": "test_optim.py::test_newton_cg_trajectory_on_a_quadratic_is_newtons"}
+NO_TORCH_COUNTERPART = {
+    "NewtonCG": "test_optim.py::test_newton_cg_trajectory_on_a_quadratic_is_newtons",
+}
 
 
 def test_every_optimizer_has_a_trajectory_test():
