@@ -284,6 +284,18 @@ class Module:
         Every check runs before anything is assigned, so on any error the module
         is unchanged.
         """
+        new_arrays, missing, unexpected = self.checked_state_dict(state_dict, strict)
+        for target, array in new_arrays:
+            target.data = array
+        return IncompatibleKeys(missing, unexpected)
+
+    def checked_state_dict(self, state_dict: dict, strict: bool = True):
+        """Every check of ``load_state_dict`` without assigning anything.
+
+        Returns ``(pairs, missing_keys, unexpected_keys)``, ``pairs`` being
+        ``(registered Tensor, new array)``: a caller that loads several
+        things at once (a checkpoint) checks them all before changing any.
+        """
         targets = self._named_state_tensors()
         missing = sorted(set(targets) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(targets))
@@ -298,9 +310,7 @@ class Module:
         for key, target in targets.items():
             if key in state_dict:
                 new_arrays.append((target, _checked_array(key, state_dict[key], target)))
-        for target, array in new_arrays:
-            target.data = array
-        return IncompatibleKeys(missing, unexpected)
+        return new_arrays, missing, unexpected
 
     def _named_state_tensors(self) -> dict:
         """``{dotted_name: the registered Tensor itself}`` (what ``state_dict`` detaches)."""

@@ -191,6 +191,15 @@ class Optimizer:
         each parameter's backend and device, floating ones in its dtype.
         Nothing changes if the groups do not match.
         """
+        self.state, self.param_groups = self.checked_state_dict(state_dict)
+
+    def checked_state_dict(self, state_dict: dict) -> tuple[dict, list]:
+        """Every check of ``load_state_dict``, returning ``(state, param_groups)`` unassigned.
+
+        Beyond the layout (groups, parameter counts, indices), each saved
+        hyperparameter must have the type of this optimizer's own, and each
+        state array floating-point or integer.
+        """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -213,15 +222,12 @@ class Optimizer:
             param_of[index]: _restore(values, param_of[index])
             for index, values in state_dict["state"].items()
         }
-        new_groups = [
-            {
-                **{k: python_number(k, v) for k, v in saved.items() if k != "params"},
-                "params": group["params"],
-            }
-            for saved, group in zip(saved_groups, self.param_groups, strict=True)
-        ]
-        self.state = new_state
-        self.param_groups = new_groups
+        new_groups = []
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            hyper = {k: python_number(k, v) for k, v in saved.items() if k != "params"}
+            _check_like_hyperparameters(number, hyper, group, self.defaults)
+            new_groups.append({**hyper, "params": group["params"]})
+        return new_state, new_groups
 
     def flat_state(self, prefix: str = "optimizer.") -> tuple[dict, dict]:
         """``state_dict()`` as ``(tensors, metadata)`` for a safetensors file.
@@ -248,10 +254,33 @@ class Optimizer:
 
     def load_flat_state(self, tensors: dict, metadata: dict, prefix: str = "optimizer.") -> None:
         """Inverse of ``flat_state``: ``tensors`` may hold Tensors or arrays, and other entries."""
+        self.state, self.param_groups = self.checked_flat_state(tensors, metadata, prefix)
+
+    def checked_flat_state(
+        self, tensors: dict, metadata: dict, prefix: str = "optimizer."
+    ) -> tuple[dict, list]:
+        """Every check of ``load_flat_state``: ``(state, param_groups)``, nothing assigned.
+
+        Raises ValueError (or KeyError for a missing entry) on a layout that
+        is not JSON or not shaped like ``state_dict()``.
+        """
         key = prefix + "layout"
         if key not in metadata:
             raise KeyError(f"metadata has no {key!r}: not written by flat_state(prefix={prefix!r})")
-        layout = json.loads(metadata[key])
+        try:
+            layout = json.loads(metadata[key])
+        except (TypeError, json.JSONDecodeError, RecursionError) as err:
+            raise ValueError(f"the optimizer layout {key!r} is not readable JSON: {err}") from None
+        if (
+            not isinstance(layout, dict)
+            or not isinstance(layout.get("state"), dict)
+            or not isinstance(layout.get("param_groups"), list)
+            or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), list)
+                for g in layout["param_groups"]
+            )
+        ):
+            raise ValueError(f"the optimizer layout {key!r} is not shaped like state_dict()")
 
         def decode(value):
             if isinstance(value, dict) and set(value) == {_ARRAY_REFERENCE}:
@@ -265,8 +294,11 @@ class Optimizer:
                 return [decode(item) for item in value]
             return value
 
-        state = {int(index): decode(values) for index, values in layout["state"].items()}
-        self.load_state_dict({"state": state, "param_groups": layout["param_groups"]})
+        try:
+            state = {int(index): decode(values) for index, values in layout["state"].items()}
+        except ValueError:
+            raise ValueError(f"the optimizer layout {key!r} has a non-integer state index") from None
+        return self.checked_state_dict({"state": state, "param_groups": layout["param_groups"]})
 
 
 def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float | None = None):
@@ -278,6 +310,30 @@ def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float 
     if not low <= value or (high is not None and not value < high):
         interval = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def _check_like_hyperparameters(number: int, saved: dict, group: dict, defaults: dict) -> None:
+    """Saved hyperparameters: every name in ``defaults`` (others, like a schedule's
+    ``initial_lr``, may be added), each holding the same kind of value as in ``group``."""
+    missing = sorted(set(defaults) - set(saved))
+    if missing:
+        raise ValueError(f"parameter group {number}: saved hyperparameters lack {missing}")
+    for key in set(saved) & set(group) - {"params"}:
+        if _kind_of(saved[key]) != _kind_of(group[key]) and None not in (saved[key], group[key]):
+            raise ValueError(
+                f"parameter group {number}: hyperparameter {key!r} is {saved[key]!r}, "
+                f"expected a value like {group[key]!r}"
+            )
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "sequence of " + ",".join(_kind_of(item) for item in value)
+    return type(value).__name__
 
 
 def python_number(name: str, value):
