@@ -396,9 +396,7 @@ def _fresh_run_objects(groups=False):
 
 def _resume_into(model, optimizer, path):
     train, val = xor_loaders()
-    return fit(
-        model, F.cross_entropy, optimizer, train, val, epochs=4, resume=path, progress=False
-    )
+    return fit(model, F.cross_entropy, optimizer, train, val, epochs=4, resume=path, progress=False)
 
 
 def _assert_unchanged(model, optimizer, before):
@@ -475,7 +473,7 @@ EDITS = {
     "layout_shape": (_set("optimizer.layout", "[1, 2]"), "not shaped like state_dict"),
     "state_index": (
         _edit_layout(lambda layout: layout["state"].update({"x": {}})),
-        "non-integer state index",
+        "non-integer index",
     ),
 }
 
@@ -502,15 +500,26 @@ def test_an_edited_scheduler_or_early_stopping_state_is_refused(tmp_path):
         optimizer = optim.SGD(model.parameters(), lr=0.5)
         scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
         train, val = xor_loaders()
-        fit(model, F.cross_entropy, optimizer, train, val, epochs=epochs, scheduler=scheduler,
-            early_stopping=EarlyStopping(patience=50), progress=False, **options)
+        fit(
+            model,
+            F.cross_entropy,
+            optimizer,
+            train,
+            val,
+            epochs=epochs,
+            scheduler=scheduler,
+            early_stopping=EarlyStopping(patience=50),
+            progress=False,
+            **options,
+        )
         return scheduler
 
     run(2, checkpoint=path)
     good = path.read_bytes()
     for key, entry, value in (("scheduler", "last_epoch", "x"), ("early_stopping", "stopped", 3)):
-        _edit_metadata(path, lambda m, key=key, entry=entry, value=value: m[key].update(
-            {entry: value}))
+        _edit_metadata(
+            path, lambda m, key=key, entry=entry, value=value: m[key].update({entry: value})
+        )
         with pytest.raises(ValueError, match=f"ck.safetensors.*'{key}.{entry}'"):
             run(4, resume=path)
         path.write_bytes(good)

@@ -297,7 +297,7 @@ class Optimizer:
         try:
             state = {int(index): decode(values) for index, values in layout["state"].items()}
         except ValueError:
-            raise ValueError(f"the optimizer layout {key!r} has a non-integer state index") from None
+            raise ValueError(f"the optimizer layout {key!r} has a non-integer index") from None
         return self.checked_state_dict({"state": state, "param_groups": layout["param_groups"]})
 
 

@@ -186,8 +186,13 @@ def _checked_history(data, epoch: int, fail) -> History:
     if data.get("epochs") != epoch:
         raise fail(f"'history' has {data.get('epochs')!r} epochs, 'epoch' says {epoch}")
     for key, values in data["values"].items():
-        if not isinstance(values, list) or len(values) != epoch or not all(
-            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+        if (
+            not isinstance(values, list)
+            or len(values) != epoch
+            or not all(
+                v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                for v in values
+            )
         ):
             raise fail(f"history {key!r} must be {epoch} numbers")
     try:
@@ -210,9 +215,11 @@ def _check_like(saved, template, where: str, fail) -> None:
             _check_like(item, value, f"{where}.{number}", fail)
     elif template is None or saved is None:
         return  # unset counters (best_epoch before the first epoch) are None
-    elif isinstance(template, bool) != isinstance(saved, bool) or (
-        isinstance(template, (int, float)) and not isinstance(saved, (int, float))
-    ) or (isinstance(template, str) and not isinstance(saved, str)):
+    elif (
+        isinstance(template, bool) != isinstance(saved, bool)
+        or (isinstance(template, (int, float)) and not isinstance(saved, (int, float)))
+        or (isinstance(template, str) and not isinstance(saved, str))
+    ):
         raise fail(f"{where!r} is {saved!r}, expected a value like {template!r}")
 
 
