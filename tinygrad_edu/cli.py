@@ -26,7 +26,7 @@ import tinygrad_edu.nn.functional as F
 
 from . import backend as backends
 from . import data
-from .models import mlp
+from .models import ACTIVATIONS, mlp
 from .plotting import plot_heatmap, plot_history
 from .serialization import save
 from .train import evaluate, fit, read_checkpoint_metadata
@@ -42,7 +42,7 @@ from .train.recipes import (
 )
 
 PROG = "tinygrad-edu"
-ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu")
+ACTIVATION_NAMES = tuple(ACTIVATIONS)  # the table is models.ACTIVATIONS
 # settings a resumed run must share with its checkpoint (epochs may grow)
 RUN_KEYS = (
     "dataset",
@@ -296,15 +296,16 @@ def resolve_config(args) -> dict:
     dataset = args.dataset or "digits"
     recipe = RECIPES[dataset]
     optimizer = args.optimizer or recipe.optimizer
-    if args.momentum is not None and optimizer not in MOMENTUM_OPTIMIZERS:
+    choice = OPTIMIZERS[optimizer]
+    if args.momentum is not None and not choice.momentum:
         raise UsageError(
             f"argument --momentum: {optimizer} has no momentum; use one of "
             f"{', '.join(MOMENTUM_OPTIMIZERS)}"
         )
-    if optimizer == "lbfgs" and args.weight_decay:
-        raise UsageError("argument --weight-decay: lbfgs takes no weight decay")
-    default_momentum = 0.9 if optimizer in ("momentum", "nesterov") else 0.0
-    full_batch = optimizer == "lbfgs"
+    if not choice.weight_decay and args.weight_decay:
+        raise UsageError(f"argument --weight-decay: {optimizer} takes no weight decay")
+    default_momentum = choice.default_momentum
+    full_batch = choice.full_batch
     return {
         "dataset": dataset,
         "hidden": list(args.hidden or recipe.hidden),
@@ -313,7 +314,7 @@ def resolve_config(args) -> dict:
         "optimizer": optimizer,
         "lr": _given(args.lr, default_lr(recipe, optimizer)),
         "momentum": _given(args.momentum, default_momentum),
-        "weight_decay": _given(args.weight_decay, 0.0 if optimizer != "adamw" else 1e-2),
+        "weight_decay": _given(args.weight_decay, choice.default_weight_decay),
         "batch_size": _given(args.batch_size, None if full_batch else recipe.batch_size),
         "epochs": _given(getattr(args, "epochs", None), recipe.epochs),
         "dtype": args.dtype or "float32",
