@@ -66,12 +66,21 @@ def save(tensors: dict, path, metadata: dict | None = None) -> None:
     >>> sorted(load(path))
     ['bias', 'weight']
     """
+    payload = safetensors.numpy.save(_host_arrays(tensors), metadata=_encode_metadata(metadata))
+    write_atomically(path, payload)
+
+
+def write_atomically(path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` as ``save`` does (atomically, through links, keeping the mode).
+
+    Raises FileNotFoundError when the folder does not exist, IsADirectoryError
+    when ``path`` is a folder and PermissionError when it is a read-only file.
+    """
     path = os.fspath(path)
     target = os.path.realpath(path)  # through symbolic links, as open() writes
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
-    payload = safetensors.numpy.save(_host_arrays(tensors), metadata=_encode_metadata(metadata))
     _write_atomically(target, payload, shown=path)
 
 
@@ -251,7 +260,8 @@ def _check_exists(path) -> None:
         raise FileNotFoundError(f"no such file: {os.fspath(path)!r}")
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a non-regular file is, in words (``"a folder"``, ``"a FIFO (named pipe)"``...)."""
     kinds = [
         (stat.S_ISDIR, "a folder"),
         (stat.S_ISCHR, "a character device"),
@@ -272,12 +282,14 @@ def _open_regular(path):
     _check_exists(path)
     status = os.stat(path)  # follows symbolic links: a link to /dev/zero is a device
     if not stat.S_ISREG(status.st_mode):
-        raise ValueError(f"{os.fspath(path)!r} is {_kind(status.st_mode)}, not a safetensors file")
+        raise ValueError(
+            f"{os.fspath(path)!r} is {file_kind(status.st_mode)}, not a safetensors file"
+        )
     with open(path, "rb") as file:
         status = os.fstat(file.fileno())
         if not stat.S_ISREG(status.st_mode):
             raise ValueError(
-                f"{os.fspath(path)!r} is {_kind(status.st_mode)}, not a safetensors file"
+                f"{os.fspath(path)!r} is {file_kind(status.st_mode)}, not a safetensors file"
             )
         yield file
 

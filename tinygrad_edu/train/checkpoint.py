@@ -19,6 +19,7 @@ the epoch.
 from __future__ import annotations
 
 import os
+import stat
 
 from .. import backend as backends
 from .. import serialization
@@ -78,13 +79,17 @@ def read_checkpoint_metadata(path) -> dict:
         ``path`` is not a regular file, not a safetensors file, or not a
         training checkpoint.
     """
+    name = os.fspath(path)
     if not os.path.lexists(path):
-        raise FileNotFoundError(f"checkpoint {os.fspath(path)!r} does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"checkpoint {os.fspath(path)!r} is a folder, not a checkpoint file"
-        )
-    metadata = serialization.load_metadata(path)  # refuses devices, FIFOs, broken links
+        raise FileNotFoundError(f"checkpoint {name!r} does not exist")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint {name!r} is a symbolic link to a missing file")
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(f"checkpoint {name!r} is a folder, not a checkpoint file")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"checkpoint {name!r} is {serialization.file_kind(mode)}, not a file")
+    metadata = serialization.load_metadata(path)
     if metadata.get("format") != FORMAT:
         raise ValueError(
             f"{os.fspath(path)!r} is a safetensors file but not a training checkpoint "
