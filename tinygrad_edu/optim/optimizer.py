@@ -57,6 +57,8 @@ class Optimizer:
     defaults : dict
         The hyperparameters every group gets unless it sets its own.
 
+    Notes
+    -----
     A hyperparameter given as a 0-d Tensor or array (``lr=tg.tensor(0.1)``,
     as torch accepts) is read once, here, as the Python number it holds; an
     array of any other shape is refused. Unlike torch, later in-place changes
