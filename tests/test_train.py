@@ -524,3 +524,17 @@ def test_an_edited_scheduler_or_early_stopping_state_is_refused(tmp_path):
             run(4, resume=path)
         path.write_bytes(good)
     assert run(4, resume=path).last_epoch == 4
+
+
+def test_an_optimizer_state_array_of_another_shape_is_refused(tmp_path):
+    path = _checkpointed_run(tmp_path)
+    tensors = tg.load(path)
+    metadata = tg.serialization.load_metadata(path)
+    name = next(key for key in tensors if key.endswith(".exp_avg"))
+    tensors[name] = tg.zeros(1, dtype=tensors[name].dtype)  # would broadcast silently
+    save(tensors, path, metadata=metadata)
+    model, optimizer = _fresh_run_objects()
+    before = _snapshot(model, optimizer)
+    with pytest.raises(ValueError, match="ck.safetensors.*'exp_avg' of parameter [0-9] has shape"):
+        _resume_into(model, optimizer, path)
+    _assert_unchanged(model, optimizer, before)

@@ -65,6 +65,10 @@ class Optimizer:
     of that tensor do not reach the optimizer: set ``group["lr"]`` instead.
     """
 
+    # each parameter's state arrays have its shape (moments, buffers) or are 0-d (counts);
+    # False for optimizers that keep flat vectors of all parameters (LBFGS)
+    state_like_params = True
+
     def __init__(self, params: Iterable, defaults: dict):
         if isinstance(params, Tensor):
             raise TypeError(
@@ -199,8 +203,9 @@ class Optimizer:
         """Every check of ``load_state_dict``, returning ``(state, param_groups)`` unassigned.
 
         Beyond the layout (groups, parameter counts, indices), each saved
-        hyperparameter must have the type of this optimizer's own, and each
-        state array floating-point or integer.
+        hyperparameter must have the type of this optimizer's own, and (when
+        ``state_like_params``) each state array of more than 0 dimensions the
+        shape of its parameter.
         """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -220,6 +225,9 @@ class Optimizer:
         unknown = sorted(set(state_dict["state"]) - set(param_of), key=str)
         if unknown:
             raise KeyError(f"state dict has state for unknown parameter indices {unknown}")
+        if self.state_like_params:
+            for index, values in state_dict["state"].items():
+                _check_state_shapes(index, values, param_of[index])
         new_state = {
             param_of[index]: _restore(values, param_of[index])
             for index, values in state_dict["state"].items()
@@ -312,6 +320,19 @@ def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float 
     if not low <= value or (high is not None and not value < high):
         interval = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def _check_state_shapes(index, values, param: Tensor) -> None:
+    """Per-parameter state: a dict whose arrays are 0-d or shaped like ``param``."""
+    if not isinstance(values, dict):
+        raise ValueError(f"the state of parameter {index} is not a dict")
+    for key, value in values.items():
+        array = value.data if isinstance(value, Tensor) else value
+        if _is_array(array) and array.ndim > 0 and tuple(array.shape) != param.shape:
+            raise ValueError(
+                f"the state {key!r} of parameter {index} has shape {tuple(array.shape)}, "
+                f"the parameter has {param.shape}"
+            )
 
 
 def _check_like_hyperparameters(number: int, saved: dict, group: dict, defaults: dict) -> None:
