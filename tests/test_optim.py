@@ -492,3 +492,26 @@ def test_newton_cg_trajectory_on_a_quadratic_is_newtons():
         optimizer.step(lambda: 0.5 * (x * (A_t @ x)).sum() - (b_t * x).sum())
         trajectory.append(x.numpy().copy())
     np.testing.assert_allclose(trajectory, [np.linalg.solve(A, b)] * 2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_a_zero_dim_learning_rate_of_the_parameters_backend(backend_name, name):
+    def run(lr):
+        w = tg.tensor([1.0, -2.0], backend=backend_name, requires_grad=True)
+        optimizer = getattr(optim, name)([w], lr=lr)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            optimizer.step(closure)
+        return w.numpy()
+
+    expected = run(0.125)
+    rate = tg.tensor(0.125, backend=backend_name)
+    for lr in (rate, rate.data):  # the Tensor and its backend's own 0-d array
+        got = run(lr)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
