@@ -233,8 +233,10 @@ def _remove_stale_temporaries(folder: str, name: str) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread of this process may be writing it
+    if pid == os.getpid() or os.name == "nt":
+        # another thread of this process may be writing it; on Windows os.kill(pid, 0)
+        # would send Ctrl-C instead of probing, so its temporaries are kept
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
