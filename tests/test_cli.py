@@ -563,3 +563,11 @@ def test_running_out_of_memory_anyway_is_one_line(capsys, monkeypatch):
     status, out, err = run_cli(capsys, "train", "--no-progress")
     assert status == 1 and out == ""
     assert "out of memory (Unable to allocate" in _one_line_error(err)
+
+
+def test_sweep_checks_every_model_size_before_the_first_run(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr(cli, "_physical_memory", lambda: 16 * 2**30)
+    status, out, err = run_cli(capsys, "sweep", "--values", "8", "100000000")
+    assert status == 1 and out == ""
+    assert "64-100000000-10 has 7,500,000,010 parameters" in _one_line_error(err)

@@ -630,6 +630,7 @@ def run_sweep(args) -> int:
         ]
         for value in values
     ]
+    _check_sweep_sizes(configs)
     grid = []
     for value, row_configs in zip(values, configs, strict=True):
         row = []
@@ -674,6 +675,15 @@ def run_sweep(args) -> int:
     )
     print(f"heatmap written to {args.out}")
     return 0
+
+
+def _check_sweep_sizes(configs) -> None:
+    """Every model of the grid fits in memory: checked before the first run."""
+    first = configs[0][0]
+    features = load_splits(first["dataset"], first["seed"]).X_train.shape[1]
+    outputs = RECIPES[first["dataset"]].classes or 1
+    for row in configs:
+        _check_model_size([features, *row[0]["hidden"], outputs], row[0]["dtype"])
 
 
 def _label(value) -> str:
