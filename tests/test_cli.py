@@ -10,6 +10,7 @@ import pytest
 
 from tinygrad_edu import cli, optim
 from tinygrad_edu.serialization import load
+from tinygrad_edu.train.recipes import OPTIMIZERS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -103,9 +104,8 @@ def test_array_api_strict_backend_matches_numpy(capsys, tmp_path):
         )
 
 
-@pytest.mark.parametrize(
-    "optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adamw", "lbfgs"]
-)
+# every row of the table but adam, the default that other tests train
+@pytest.mark.parametrize("optimizer", [name for name in OPTIMIZERS if name != "adam"])
 def test_every_optimizer_trains(capsys, optimizer):
     status, out, _ = run_cli(
         capsys,
@@ -337,3 +337,237 @@ def test_module_entry_point_reports_errors_without_traceback():
     assert (
         result.stderr == "tinygrad-edu: error: argument --lr: must be a positive number, got -1\n"
     )
+
+
+# ------------------------------------------------- issue 13: the command line refuses early
+def _one_line_error(err):
+    assert err.count("\n") == 1 and err.startswith("tinygrad-edu: error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    folder = tmp_path / "frozen"
+    folder.mkdir()
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "status", "message"),
+    [
+        ("--save", "{tmp}/", 2, "argument --save: '{tmp}/' is a folder"),
+        ("--checkpoint", "{tmp}", 2, "argument --checkpoint: '{tmp}' is a folder"),
+        ("--plot", "{tmp}", 2, "argument --plot: '{tmp}' is a folder"),
+        ("--save", "{frozen}/m.safetensors", 1, "the folder '{frozen}' is read-only"),
+        ("--checkpoint", "{frozen}/run.ckpt", 1, "the folder '{frozen}' is read-only"),
+        ("--plot", "{frozen}/c.png", 1, "the folder '{frozen}' is read-only"),
+        ("--plot", "{tmp}/c.gif", 2, "the name must end in .png, .pdf or .svg"),
+        ("--plot", "{tmp}/curves", 2, "the name must end in .png, .pdf or .svg"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_training(
+    capsys, tmp_path, read_only_folder, monkeypatch, option, value, status, message
+):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(cli, "train_model", no_training)
+    fill = {"tmp": tmp_path, "frozen": read_only_folder}
+    got, out, err = run_cli(capsys, "train", option, value.format(**fill), "--no-progress")
+    assert got == status and out == ""
+    assert message.format(**fill) in _one_line_error(err)
+
+
+def test_a_read_only_file_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    frozen = tmp_path / "model.safetensors"
+    frozen.write_bytes(b"old")
+    frozen.chmod(0o444)
+    status, _, err = run_cli(capsys, "train", "--save", frozen)
+    assert status == 1 and f"cannot write '{frozen}': the file is read-only" in _one_line_error(err)
+    assert frozen.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "message"),
+    [
+        ("{tmp}/", 2, "argument --out: '{tmp}/' is a folder"),
+        ("{frozen}/s.png", 1, "the folder '{frozen}' is read-only"),
+        ("{tmp}/s.jpg", 2, "argument --out: cannot write a figure to '{tmp}/s.jpg'"),
+    ],
+)
+def test_sweep_refuses_an_unwritable_heatmap_before_training(
+    capsys, tmp_path, read_only_folder, monkeypatch, value, status, message
+):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    fill = {"tmp": tmp_path, "frozen": read_only_folder}
+    got, out, err = run_cli(capsys, "sweep", "--out", value.format(**fill))
+    assert got == status and out == ""
+    assert message.format(**fill) in _one_line_error(err)
+
+
+@pytest.mark.parametrize(("extension", "signature"), [("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_figures_are_written_in_the_format_their_extension_names(
+    capsys, tmp_path, extension, signature
+):
+    plot, heatmap = tmp_path / f"curves.{extension}", tmp_path / f"sweep.{extension}"
+    status, _, err = run_cli(
+        capsys, "train", "--dataset", "xor", "--epochs", 2, "--plot", plot, "--no-progress"
+    )
+    assert status == 0, err
+    status, _, err = run_cli(
+        capsys,
+        "sweep",
+        "--dataset",
+        "xor",
+        "--epochs",
+        1,
+        "--lrs",
+        "0.01",
+        "--values",
+        "4",
+        "--out",
+        heatmap,
+    )
+    assert status == 0, err
+    for path in (plot, heatmap):
+        content = path.read_bytes()
+        assert content.startswith(signature) and not content.startswith(PNG_SIGNATURE), path
+        if extension == "svg":
+            assert b"<svg" in content[:2000]
+
+
+def test_resume_says_what_the_path_is(capsys, tmp_path):
+    fifo = tmp_path / "pipe"
+    if hasattr(__import__("os"), "mkfifo"):
+        __import__("os").mkfifo(fifo)
+    cases = [(tmp_path, "is a folder"), ("/dev/null", "is a character device")]
+    if fifo.exists():
+        cases.append((fifo, "is a FIFO"))
+    for path, words in cases:
+        status, _, err = run_cli(capsys, "train", "--resume", path)
+        assert status == 1 and f"checkpoint '{path}' {words}" in _one_line_error(err)
+
+
+def test_a_huge_model_is_one_line_with_its_size(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_physical_memory", lambda: 16 * 2**30)  # whatever this machine has
+    status, out, err = run_cli(capsys, "train", "--hidden", "100000000", "--no-progress")
+    assert status == 1 and out == ""
+    message = _one_line_error(err)
+    assert "64-100000000-10 has 7,500,000,010 parameters" in message
+    assert "needs about 111.8 GiB" in message and "this machine's 16.0 GiB" in message
+
+
+def test_momentum_must_be_below_one(capsys):
+    for value in ("5", "1", "-0.1"):
+        status, _, err = run_cli(capsys, "train", "--optimizer", "momentum", "--momentum", value)
+        assert status == 2
+        assert f"argument --momentum: must be in [0, 1), got {value}" in _one_line_error(err)
+
+
+def test_large_losses_are_printed_in_scientific_notation():
+    table = cli._results_table(
+        {part: {"loss": 4.6e8, "accuracy": 0.5} for part in ("train", "val", "test")},
+        "classification",
+    )
+    loss_row = table.splitlines()[1].split()
+    assert loss_row == ["loss", "4.6000e+08", "4.6000e+08", "4.6000e+08"]
+    assert cli._number(0.25) == "0.2500" and cli._number(float("nan")) == "nan"
+
+
+def _cli_checkpoint(capsys, tmp_path, epochs=2):
+    checkpoint = tmp_path / "run.ckpt"
+    status, _, err = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "xor",
+        "--epochs",
+        epochs,
+        "--checkpoint",
+        checkpoint,
+        "--no-progress",
+    )
+    assert status == 0, err
+    return checkpoint
+
+
+def test_resume_with_fewer_epochs_than_done_says_so(capsys, tmp_path):
+    checkpoint = _cli_checkpoint(capsys, tmp_path, epochs=3)
+    for epochs in (2, 3):
+        status, out, err = run_cli(capsys, "train", "--resume", checkpoint, "--epochs", epochs)
+        assert status == 2 and out == ""
+        assert "already holds 3 epochs" in _one_line_error(err) and "more than 3" in err
+
+
+def _edit_config(path, change):
+    from tinygrad_edu.serialization import load_metadata, save
+
+    tensors, metadata = load(path), load_metadata(path)
+    change(metadata["extra"]["config"])
+    save(tensors, path, metadata=metadata)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.pop("hidden"), "setting 'hidden' is missing"),
+        (lambda c: c.update(epochs="two"), "setting 'epochs' is 'two', expected a positive"),
+        (lambda c: c.update(hidden=[1e9]), "setting 'hidden' is [1000000000.0], not a list"),
+        (lambda c: c.update(hidden=[10**12]), "has 5,000,000,000,002 parameters"),
+        (lambda c: c.update(optimizer="sgdx"), "setting 'optimizer' is 'sgdx', not one of"),
+        (lambda c: c.update(lr=-1), "setting 'lr' is -1, expected a positive number"),
+        (lambda c: c.update(momentum=5), "setting 'momentum' is 5"),
+    ],
+)
+def test_an_edited_cli_checkpoint_is_one_clear_line(capsys, tmp_path, change, message):
+    checkpoint = _cli_checkpoint(capsys, tmp_path)
+    _edit_config(checkpoint, change)
+    status, out, err = run_cli(capsys, "train", "--resume", checkpoint, "--no-progress")
+    assert status == 1 and out == ""
+    assert message in _one_line_error(err)
+
+
+@pytest.mark.parametrize("edit", ["epoch_text", "deep_json"])
+def test_edited_checkpoint_metadata_is_one_clear_line(capsys, tmp_path, edit):
+    from tinygrad_edu.serialization import load_metadata, save
+
+    checkpoint = _cli_checkpoint(capsys, tmp_path)
+    tensors, metadata = load(checkpoint), load_metadata(checkpoint)
+    if edit == "epoch_text":
+        metadata["epoch"] = "two"
+        save(tensors, checkpoint, metadata=metadata)
+        expected = "'epoch' must be a non-negative integer"
+    else:
+        import json
+
+        import safetensors.numpy
+
+        raw = {key: json.dumps(value) for key, value in metadata.items()}
+        raw["history"] = "[" * 50_000 + "]" * 50_000
+        arrays = {name: t.numpy() for name, t in tensors.items()}
+        safetensors.numpy.save_file(arrays, str(checkpoint), metadata=raw)
+        expected = "'history' is nested too deeply"
+    status, _, err = run_cli(capsys, "train", "--resume", checkpoint, "--no-progress")
+    assert status == 1 and expected in _one_line_error(err)
+
+
+def test_running_out_of_memory_anyway_is_one_line(capsys, monkeypatch):
+    def allocate(*args, **kwargs):
+        np.ones((2**62,), dtype=np.uint8)  # NumPy's _ArrayMemoryError, a MemoryError
+
+    monkeypatch.setattr(cli, "train_model", allocate)
+    status, out, err = run_cli(capsys, "train", "--no-progress")
+    assert status == 1 and out == ""
+    assert "out of memory (Unable to allocate" in _one_line_error(err)
+
+
+def test_sweep_checks_every_model_size_before_the_first_run(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr(cli, "_physical_memory", lambda: 16 * 2**30)
+    status, out, err = run_cli(capsys, "sweep", "--values", "8", "100000000")
+    assert status == 1 and out == ""
+    assert "64-100000000-10 has 7,500,000,010 parameters" in _one_line_error(err)

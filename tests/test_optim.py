@@ -442,3 +442,104 @@ def test_an_optimizer_defining_the_old_update_method_is_refused():
         class OldStyle(optim.Optimizer):  # noqa: F841
             def update(self, param, grad, state, group):
                 return param.data - 0.1 * grad
+
+
+def _library_optimizers():
+    """Every Optimizer subclass that tinygrad_edu.optim defines (the registry tests iterate)."""
+    found, todo = [], [optim.Optimizer]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("tinygrad_edu.optim"):
+                found.append(sub)
+    return sorted(set(found), key=lambda cls: cls.__name__)
+
+
+def test_the_optimizer_registry_holds_every_exported_optimizer():
+    exported = {getattr(optim, name) for name in optim.__all__}
+    assert {cls for cls in exported if isinstance(cls, type) and cls is not optim.Optimizer} == set(
+        _library_optimizers()
+    )
+
+
+def _trajectory(cls, lr, steps=3):
+    """Parameters after ``steps`` steps of ``cls(lr=lr)`` on a small least-squares problem."""
+    rng = np.random.default_rng(5)
+    X, Y = tg.tensor(rng.standard_normal((8, 3))), tg.tensor(rng.standard_normal((8, 2)))
+    tg.manual_seed(5)
+    model = nn.Linear(3, 2, dtype="float64")
+    optimizer = cls(model.parameters(), lr=lr)
+    calls_backward = not issubclass(cls, optim.NewtonCG)  # it differentiates the loss itself
+
+    def closure():
+        optimizer.zero_grad()
+        loss = ((model(X) - Y) ** 2).mean()
+        if calls_backward:
+            loss.backward()
+        return loss
+
+    for _ in range(steps):
+        optimizer.step(closure)
+    return optimizer, [p.numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("cls", _library_optimizers(), ids=lambda cls: cls.__name__)
+def test_a_zero_dim_tensor_or_array_learning_rate_acts_as_the_number(cls):
+    _, expected = _trajectory(cls, 0.05)
+    for lr in (tg.tensor(0.05, dtype="float64"), np.asarray(0.05), np.float64(0.05)):
+        optimizer, got = _trajectory(cls, lr)
+        assert type(optimizer.param_groups[0]["lr"]) is float
+        for g, e in zip(got, expected, strict=True):
+            assert g.dtype == np.float64 and g.tobytes() == e.tobytes(), type(lr)
+    with pytest.raises(ValueError, match="learning rate.*0-d.*shape \\(2,\\)"):
+        cls([tg.zeros(2, requires_grad=True)], lr=tg.tensor([0.1, 0.2]))
+
+
+def test_tensor_hyperparameters_in_groups_and_betas_become_numbers():
+    w = tg.zeros(2, requires_grad=True)
+    optimizer = optim.Adam(
+        [{"params": [w], "lr": tg.tensor(0.1)}], betas=(tg.tensor(0.8), np.asarray(0.9))
+    )
+    group = optimizer.param_groups[0]
+    assert type(group["lr"]) is float and all(type(b) is float for b in group["betas"])
+    with pytest.raises(ValueError, match="weight_decay.*0-d"):
+        optim.Adam([{"params": [w], "weight_decay": np.zeros(3)}])
+
+
+def test_newton_cg_trajectory_on_a_quadratic_is_newtons():
+    """f(x) = x^T A x / 2 - b^T x: CG solves the Newton system exactly in n iterations,
+    so the first step lands on A^{-1} b and the second stays there (no torch counterpart)."""
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((4, 4))
+    A, b = M @ M.T + 4 * np.eye(4), rng.standard_normal(4)
+    x = tg.tensor(np.zeros(4), requires_grad=True)
+    optimizer = optim.NewtonCG([x], tol=1e-12)
+    A_t, b_t = tg.tensor(A), tg.tensor(b)
+    trajectory = []
+    for _ in range(2):
+        optimizer.step(lambda: 0.5 * (x * (A_t @ x)).sum() - (b_t * x).sum())
+        trajectory.append(x.numpy().copy())
+    np.testing.assert_allclose(trajectory, [np.linalg.solve(A, b)] * 2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_a_zero_dim_learning_rate_of_the_parameters_backend(backend_name, name):
+    def run(lr):
+        w = tg.tensor([1.0, -2.0], backend=backend_name, requires_grad=True)
+        optimizer = getattr(optim, name)([w], lr=lr)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            optimizer.step(closure)
+        return w.numpy()
+
+    expected = run(0.125)
+    rate = tg.tensor(0.125, backend=backend_name)
+    for lr in (rate, rate.data):  # the Tensor and its backend's own 0-d array
+        got = run(lr)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()

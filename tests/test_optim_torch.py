@@ -49,6 +49,20 @@ LBFGS_CONFIGS = [
 ]
 
 
+# optimizers torch does not have, and the test that pins their trajectory instead
+NO_TORCH_COUNTERPART = {
+    "NewtonCG": "test_optim.py::test_newton_cg_trajectory_on_a_quadratic_is_newtons",
+}
+
+
+def test_every_optimizer_has_a_trajectory_test():
+    from tests.test_optim import _library_optimizers
+
+    covered = {name for name, _ in CONFIGS} | {"LBFGS"} | set(NO_TORCH_COUNTERPART)
+    missing = [cls.__name__ for cls in _library_optimizers() if cls.__name__ not in covered]
+    assert not missing, f"add a trajectory case to CONFIGS for {missing}"
+
+
 def _problem():
     rng = np.random.default_rng(42)
     X = rng.standard_normal((16, 3))

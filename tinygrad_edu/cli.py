@@ -16,6 +16,7 @@ import contextlib
 import math
 import os
 import platform
+import stat
 import sys
 import time
 
@@ -26,8 +27,8 @@ import tinygrad_edu.nn.functional as F
 
 from . import backend as backends
 from . import data
-from .models import mlp
-from .plotting import plot_heatmap, plot_history
+from .models import ACTIVATIONS, mlp
+from .plotting import figure_format, plot_heatmap, plot_history
 from .serialization import save
 from .train import evaluate, fit, read_checkpoint_metadata
 from .train.recipes import (
@@ -42,7 +43,7 @@ from .train.recipes import (
 )
 
 PROG = "tinygrad-edu"
-ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu")
+ACTIVATION_NAMES = tuple(ACTIVATIONS)  # the table is models.ACTIVATIONS
 # settings a resumed run must share with its checkpoint (epochs may grow)
 RUN_KEYS = (
     "dataset",
@@ -154,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="total epochs (a resumed run counts the checkpoint's epochs too)",
     )
-    train.add_argument("--plot", metavar="PATH", help="write loss and metric curves as a PNG")
+    train.add_argument(
+        "--plot", metavar="PATH", help="write loss and metric curves (.png, .pdf or .svg)"
+    )
     train.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     train.add_argument(
         "--checkpoint",
@@ -195,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs", type=_positive_int, default=20, help="epochs per run (default: 20)"
     )
     sweep.add_argument(
-        "--out", metavar="PATH", default="sweep.png", help="heatmap PNG (default: sweep.png)"
+        "--out",
+        metavar="PATH",
+        default="sweep.png",
+        help="heatmap, .png, .pdf or .svg (default: sweep.png)",
     )
     sweep.set_defaults(handler=run_sweep)
 
@@ -213,8 +219,8 @@ def _add_model_options(parser) -> None:
     parser.add_argument("--lr", type=_positive_float, help="learning rate")
     parser.add_argument(
         "--momentum",
-        type=_non_negative_float,
-        help="for momentum and nesterov (default 0.9) and rmsprop (default 0)",
+        type=_probability,
+        help="in [0, 1), for momentum and nesterov (default 0.9) and rmsprop (default 0)",
     )
     parser.add_argument(
         "--weight-decay", type=_non_negative_float, help="L2 penalty (adamw: decoupled decay)"
@@ -253,6 +259,8 @@ def main(argv=None) -> int:
         return _fail(err, 2)
     except (ValueError, OSError, FloatingPointError) as err:
         return _fail(err, 1)
+    except MemoryError as err:  # NumPy's message is a paragraph; keep its first sentence
+        return _fail(f"out of memory ({str(err).split(';')[0] or 'no details'})", 1)
     except KeyError as err:
         return _fail(err.args[0] if err.args else err, 1)
     except KeyboardInterrupt:
@@ -296,15 +304,16 @@ def resolve_config(args) -> dict:
     dataset = args.dataset or "digits"
     recipe = RECIPES[dataset]
     optimizer = args.optimizer or recipe.optimizer
-    if args.momentum is not None and optimizer not in MOMENTUM_OPTIMIZERS:
+    choice = OPTIMIZERS[optimizer]
+    if args.momentum is not None and not choice.momentum:
         raise UsageError(
             f"argument --momentum: {optimizer} has no momentum; use one of "
             f"{', '.join(MOMENTUM_OPTIMIZERS)}"
         )
-    if optimizer == "lbfgs" and args.weight_decay:
-        raise UsageError("argument --weight-decay: lbfgs takes no weight decay")
-    default_momentum = 0.9 if optimizer in ("momentum", "nesterov") else 0.0
-    full_batch = optimizer == "lbfgs"
+    if not choice.weight_decay and args.weight_decay:
+        raise UsageError(f"argument --weight-decay: {optimizer} takes no weight decay")
+    default_momentum = choice.default_momentum
+    full_batch = choice.full_batch
     return {
         "dataset": dataset,
         "hidden": list(args.hidden or recipe.hidden),
@@ -313,7 +322,7 @@ def resolve_config(args) -> dict:
         "optimizer": optimizer,
         "lr": _given(args.lr, default_lr(recipe, optimizer)),
         "momentum": _given(args.momentum, default_momentum),
-        "weight_decay": _given(args.weight_decay, 0.0 if optimizer != "adamw" else 1e-2),
+        "weight_decay": _given(args.weight_decay, choice.default_weight_decay),
         "batch_size": _given(args.batch_size, None if full_batch else recipe.batch_size),
         "epochs": _given(getattr(args, "epochs", None), recipe.epochs),
         "dtype": args.dtype or "float32",
@@ -327,9 +336,18 @@ def _given(value, default):
 
 def _resumed_config(args) -> dict:
     """Settings stored in the checkpoint, checked against those on the command line."""
-    saved = read_checkpoint_metadata(args.resume)["extra"].get("config")
+    metadata = read_checkpoint_metadata(args.resume)
+    extra = metadata.get("extra")
+    saved = extra.get("config") if isinstance(extra, dict) else None
     if saved is None:
         raise ValueError(f"checkpoint {args.resume!r} was not written by '{PROG} train'")
+    _check_saved_config(args.resume, saved)
+    done = metadata.get("epoch")
+    if args.epochs is not None and isinstance(done, int) and args.epochs <= done:
+        raise UsageError(
+            f"argument --epochs: the checkpoint {args.resume!r} already holds {done} epochs "
+            f"and --epochs counts them too: give more than {done} to train further"
+        )
     given = {key: getattr(args, key) for key in RUN_KEYS}
     if args.hidden is not None:
         given["hidden"] = list(args.hidden)
@@ -342,7 +360,76 @@ def _resumed_config(args) -> dict:
     return {**saved, "epochs": args.epochs if args.epochs is not None else saved["epochs"]}
 
 
+def _check_saved_config(path, saved) -> None:
+    """The checkpoint's settings, each checked as its option would check it."""
+
+    def fail(key, why):
+        return ValueError(
+            f"checkpoint {os.fspath(path)!r}: setting {key!r} {why} (was the file edited?)"
+        )
+
+    if not isinstance(saved, dict):
+        raise fail("config", "is not a dict")
+    for key in (*RUN_KEYS, "epochs"):
+        if key not in saved:
+            raise fail(key, "is missing")
+    choices = {
+        "dataset": RECIPES,
+        "activation": ACTIVATION_NAMES,
+        "optimizer": OPTIMIZERS,
+        "dtype": ("float32", "float64"),
+    }
+    for key, allowed in choices.items():
+        if saved[key] not in allowed:
+            raise fail(key, f"is {saved[key]!r}, not one of {', '.join(allowed)}")
+
+    def number(value, integer=False):
+        kinds = (int,) if integer else (int, float)
+        return isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value)
+
+    hidden = saved["hidden"]
+    if not isinstance(hidden, list) or not all(number(w, True) and w >= 1 for w in hidden):
+        raise fail("hidden", f"is {hidden!r}, not a list of positive integer widths")
+    checks = {
+        "lr": (lambda v: number(v) and v > 0, "a positive number"),
+        "dropout": (lambda v: number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "momentum": (lambda v: number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "weight_decay": (lambda v: number(v) and v >= 0, "a number >= 0"),
+        "seed": (lambda v: number(v, True) and v >= 0, "an integer >= 0"),
+        "epochs": (lambda v: number(v, True) and v >= 1, "a positive integer"),
+        "batch_size": (lambda v: v is None or (number(v, True) and v >= 1), "a positive integer"),
+    }
+    for key, (valid, expected) in checks.items():
+        if not valid(saved[key]):
+            raise fail(key, f"is {saved[key]!r}, expected {expected}")
+
+
 # ------------------------------------------------------------ training
+def _check_model_size(sizes, dtype: str) -> None:
+    """Refuse, in one line, a model whose training state cannot fit in this machine's memory.
+
+    Training holds the weights, their gradients and up to two optimizer
+    moments (Adam): about four arrays of the parameters' size.
+    """
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    itemsize = np.dtype(dtype).itemsize
+    needed = 4 * parameters * itemsize
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"the model {'-'.join(map(str, sizes))} has {parameters:,} parameters: training "
+            f"it in {dtype} needs about {needed / 2**30:,.1f} GiB (weights, gradients, "
+            f"optimizer state), more than this machine's {available / 2**30:,.1f} GiB"
+        )
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform (Windows)
+        return None
+
+
 def train_model(config: dict, backend: str, progress: bool, checkpoint=None, resume=None):
     """Build the recipe's data, model and optimizer from ``config`` and fit.
 
@@ -352,8 +439,10 @@ def train_model(config: dict, backend: str, progress: bool, checkpoint=None, res
     splits = load_splits(config["dataset"], config["seed"])
     tg.manual_seed(config["seed"])
     outputs = recipe.classes or 1
+    sizes = [splits.X_train.shape[1], *config["hidden"], outputs]
+    _check_model_size(sizes, config["dtype"])
     model = mlp(
-        [splits.X_train.shape[1], *config["hidden"], outputs],
+        sizes,
         config["activation"],
         config["dropout"],
         dtype=config["dtype"],
@@ -397,8 +486,9 @@ def run_train(args) -> int:
     else:
         config = resolve_config(args)
         checkpoint = args.checkpoint
-    for path in (args.plot, args.save, checkpoint):
-        _check_folder(path)
+    _check_output(args.plot, "--plot", figure=True)
+    _check_output(args.save, "--save")
+    _check_output(checkpoint, "--checkpoint")
     model, history, splits, loss_fn, seconds = train_model(
         config, args.backend, not args.no_progress, checkpoint, args.resume
     )
@@ -444,23 +534,55 @@ def run_train(args) -> int:
     return 0
 
 
-def _check_folder(path) -> None:
+def _check_output(path, option: str, figure: bool = False) -> None:
+    """Refuse, before any training, an output path that cannot be written.
+
+    A folder (or a name ending in a separator), a missing or read-only
+    folder, a read-only file, and for figures an extension other than
+    .png/.pdf/.svg. Read-only means no write permission or no write bit at
+    all: ``tg.save`` refuses a 0444 file even for root, and so does this.
+    """
     if path is None:
         return
-    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UsageError(f"argument {option}: {path!r} is a folder; give a file name in it")
+    if figure:
+        try:
+            figure_format(path)
+        except ValueError as err:
+            raise UsageError(f"argument {option}: {err}") from None
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    if not _writable(folder):
+        raise PermissionError(f"cannot write {path!r}: the folder {folder!r} is read-only")
+    if os.path.exists(target) and not _writable(target):
+        raise PermissionError(f"cannot write {path!r}: the file is read-only")
+
+
+def _writable(path: str) -> bool:
+    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & write_bits)
 
 
 def _results_table(results: dict, task: str) -> str:
     parts = list(results)
-    rows = [("", *parts), ("loss", *(f"{results[p]['loss']:.4f}" for p in parts))]
+    rows = [("", *parts), ("loss", *(_number(results[p]["loss"]) for p in parts))]
     if task == "classification":
         rows.append(("accuracy", *(f"{100 * results[p]['accuracy']:.1f}%" for p in parts)))
     else:
-        rows.append(("MSE", *(f"{results[p]['mse']:.4f}" for p in parts)))
-        rows.append(("R2", *(f"{results[p]['r2']:.4f}" for p in parts)))
-    return "\n".join(f"{row[0]:<10}" + "".join(f"{cell:>10}" for cell in row[1:]) for row in rows)
+        rows.append(("MSE", *(_number(results[p]["mse"]) for p in parts)))
+        rows.append(("R2", *(_number(results[p]["r2"]) for p in parts)))
+    width = max(10, *(len(cell) + 2 for row in rows for cell in row[1:]))
+    return "\n".join(
+        f"{row[0]:<10}" + "".join(f"{cell:>{width}}" for cell in row[1:]) for row in rows
+    )
+
+
+def _number(value: float) -> str:
+    """Four decimals, or scientific notation where they would not fit (a diverged loss)."""
+    return f"{value:.4f}" if abs(value) < 1e5 or not math.isfinite(value) else f"{value:.4e}"
 
 
 # ------------------------------------------------------------ sweep
@@ -498,7 +620,7 @@ def run_sweep(args) -> int:
         )
     if args.lr is not None:
         raise UsageError("argument --lr: the learning rate is swept; use --lrs")
-    _check_folder(args.out)
+    _check_output(args.out, "--out", figure=True)
     task = RECIPES[args.dataset or "digits"].task
     metric = "accuracy" if task == "classification" else "r2"
     configs = [  # all settled (and checked) before the first run
@@ -508,6 +630,7 @@ def run_sweep(args) -> int:
         ]
         for value in values
     ]
+    _check_sweep_sizes(configs)
     grid = []
     for value, row_configs in zip(values, configs, strict=True):
         row = []
@@ -552,6 +675,15 @@ def run_sweep(args) -> int:
     )
     print(f"heatmap written to {args.out}")
     return 0
+
+
+def _check_sweep_sizes(configs) -> None:
+    """Every model of the grid fits in memory: checked before the first run."""
+    first = configs[0][0]
+    features = load_splits(first["dataset"], first["seed"]).X_train.shape[1]
+    outputs = RECIPES[first["dataset"]].classes or 1
+    for row in configs:
+        _check_model_size([features, *row[0]["hidden"], outputs], row[0]["dtype"])
 
 
 def _label(value) -> str:

@@ -1,4 +1,7 @@
-"""PNG figures for training runs: learning curves, sweep heatmaps, line plots.
+"""Figures for training runs: learning curves, sweep heatmaps, line plots.
+
+The file's extension picks the format: ``.png``, ``.pdf`` or ``.svg``
+(anything else is refused); files are written atomically, as ``tg.save`` does.
 
 Matplotlib is imported only when a function here is called, and only its
 object-oriented API is used (``Figure`` with the Agg canvas): no window
@@ -7,8 +10,11 @@ opens, nothing needs a display, and a notebook's pyplot backend is left alone.
 
 from __future__ import annotations
 
+import io
 import math
 import os
+
+from .serialization import write_atomically
 
 CURVE_KEYS = {"loss": "loss", "accuracy": "accuracy", "r2": "R$^2$", "mse": "MSE"}
 
@@ -23,12 +29,29 @@ def _figure(width: float, height: float, columns: int = 1):
     return figure, axes
 
 
+FIGURE_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+
+def figure_format(path) -> str:
+    """The format that ``path``'s extension names (``"png"``, ``"pdf"``, ``"svg"``).
+
+    Raises ValueError for any other extension, rather than writing PNG bytes
+    into a file called ``.pdf``.
+    """
+    extension = os.path.splitext(os.fspath(path))[1].lower()
+    if extension not in FIGURE_FORMATS:
+        raise ValueError(
+            f"cannot write a figure to {os.fspath(path)!r}: the name must end in "
+            f"{', '.join(list(FIGURE_FORMATS)[:-1])} or {list(FIGURE_FORMATS)[-1]}"
+        )
+    return FIGURE_FORMATS[extension]
+
+
 def _save(figure, path) -> str:
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist")
-    figure.savefig(path, format="png", dpi=120)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=figure_format(path), dpi=120)
+    write_atomically(path, buffer.getvalue())
     return path
 
 
