@@ -16,9 +16,11 @@
   show.
 * The site builds with ``mkdocs build --strict`` (once per session, into a
   temporary folder; skipped if mkdocs is not installed), every built page's
-  ``<img>`` exists in the site, the math pages carry arithmatex markup, and,
-  where Chromium is installed, a screenshot of the back-propagation page is
-  not blank.
+  ``<img>`` exists in the site, the math pages carry arithmatex markup, no
+  page loads a script or stylesheet from the network (MathJax is served from
+  the site), and, where Chromium is installed, the back-propagation page
+  rendered headless with the network off has every formula typeset by
+  MathJax (no raw ``\\(`` left) and a screenshot that is not blank.
 """
 
 from __future__ import annotations
@@ -399,33 +401,89 @@ def test_tutorial_pages_show_their_figures(built_site, stem):
     assert images, f"{stem} shows no figure"
 
 
-def test_backprop_page_screenshot_is_not_blank(built_site, tmp_path):
-    browser = next(
-        (
-            shutil.which(name)
-            for name in ("chromium", "chromium-browser", "google-chrome")
-            if shutil.which(name)
-        ),
-        None,
-    )
+def _chromium() -> str | None:
+    names = ("chromium", "chromium-browser", "google-chrome")
+    return next((shutil.which(name) for name in names if shutil.which(name)), None)
+
+
+# Headless, and with the network off: every host name resolves to nothing and
+# any proxy lookup goes to a closed port, so only file:// pages load.
+OFFLINE_CHROMIUM = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
+    "--virtual-time-budget=20000",  # let MathJax finish typesetting before the dump
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    browser = _chromium()
     if browser is None:
-        pytest.skip("no Chromium here (chromium / chromium-browser / google-chrome not on PATH)")
-    shot = tmp_path / "backprop.png"
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--hide-scrollbars",
-            f"--screenshot={shot}",
-            "--window-size=1200,1600",
-            _built_page(built_site, "backprop").as_uri(),
-        ],
+        pytest.skip(
+            "no Chromium here (chromium / chromium-browser / google-chrome not on PATH; "
+            "`apt-get install -y chromium` installs it)"
+        )
+    return browser
+
+
+def _offline(browser: str, *args: str, url: str, profile: Path) -> str:
+    result = subprocess.run(
+        [browser, *OFFLINE_CHROMIUM, f"--user-data-dir={profile}", *args, url],
         capture_output=True,
+        text=True,
         timeout=120,
         check=True,
     )
+    return result.stdout
+
+
+def test_no_page_loads_a_script_or_style_from_the_network(built_site):
+    pages = sorted(built_site.rglob("*.html"))
+    for html_file in pages:
+        text = html_file.read_text(encoding="utf-8")
+        remote = re.findall(r"<(?:script|link)[^>]*(?:src|href)=\"((?:https?:)?//[^\"]+)\"", text)
+        remote = [url for url in remote if not url.endswith((".xml", "/"))]  # feeds, repo links
+        assert not remote, f"{html_file.relative_to(built_site)} loads {remote[:3]}"
+    assert (built_site / "javascripts" / "mathjax" / "tex-chtml.js").stat().st_size > 500_000
+    assert list((built_site / "javascripts" / "mathjax" / "output").rglob("*.woff"))
+
+
+def test_backprop_page_renders_its_math_offline(built_site, chromium, tmp_path):
+    """Chromium, network off, renders every formula of the page: MathJax ran from the site."""
+    page = _built_page(built_site, "backprop")
+    formulas = len(_parse(page).math)
+    assert formulas >= 10
+    dom = _offline(chromium, "--dump-dom", url=page.as_uri(), profile=tmp_path / "profile")
+    rendered = dom.count("<mjx-container")
+    assert rendered >= formulas, f"{rendered} rendered formulas of {formulas}"
+    assert 'jax="CHTML"' in dom
+    leftover = [m for m in _parse_dom(dom).math if "\\(" in m or "\\[" in m]
+    assert not leftover, f"raw TeX left on the page: {leftover[:3]}"
+
+
+def _parse_dom(dom: str) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(dom)
+    return parser
+
+
+def test_backprop_page_screenshot_is_not_blank(built_site, chromium, tmp_path):
+    shot = tmp_path / "backprop.png"
+    _offline(
+        chromium,
+        f"--screenshot={shot}",
+        "--window-size=1280,1600",
+        url=_built_page(built_site, "backprop").as_uri(),
+        profile=tmp_path / "profile",
+    )
+    if os.environ.get("DOCS_SCREENSHOT_DIR"):  # to look at it: DOCS_SCREENSHOT_DIR=/tmp pytest
+        shutil.copyfile(shot, Path(os.environ["DOCS_SCREENSHOT_DIR"]) / "backprop.png")
     from matplotlib.image import imread
 
     pixels = imread(shot)[..., :3].reshape(-1, 3)
