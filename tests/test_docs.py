@@ -395,6 +395,24 @@ def test_every_image_of_the_site_is_in_the_site(built_site):
     assert shown >= 4  # the graph, diamond, network and Rosenbrock figures
 
 
+NOTEBOOKS = ["backprop-by-hand", "training-digits", "inside-a-graph"]
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebooks_are_in_the_site_with_their_outputs(built_site, name):
+    """mkdocs-jupyter ran each notebook at build time: the page shows fresh outputs."""
+    page = (built_site / "notebooks" / name / "index.html").read_text(encoding="utf-8")
+    assert page.count("jp-OutputArea-output") >= 2, f"{name}: no outputs on the page"
+    assert not re.search(r'<div[^>]*data-mime-type="application/vnd.jupyter.stderr"', page)
+    shown = {
+        "backprop-by-hand": ["<table>", "|dC/dW - grad|"],
+        "training-digits": ["image/png", "best: hidden"],
+        "inside-a-graph": ["<svg", "this graph was freed by backward()", "const (8, 64) float64"],
+    }[name]
+    for text in shown:
+        assert text in page, f"{name}: {text!r} not on the page"
+
+
 @pytest.mark.parametrize("stem", ["autodiff", "backprop", "optimizers"])
 def test_tutorial_pages_show_their_figures(built_site, stem):
     images = [src for src in _parse(_built_page(built_site, stem)).images if src.endswith(".png")]
@@ -465,6 +483,16 @@ def test_backprop_page_renders_its_math_offline(built_site, chromium, tmp_path):
     assert 'jax="CHTML"' in dom
     leftover = [m for m in _parse_dom(dom).math if "\\(" in m or "\\[" in m]
     assert not leftover, f"raw TeX left on the page: {leftover[:3]}"
+
+
+def test_notebook_page_renders_its_math_offline(built_site, chromium, tmp_path):
+    """The notebooks' $...$ math (Jupyter's delimiters) is typeset too."""
+    page = built_site / "notebooks" / "backprop-by-hand" / "index.html"
+    source = page.read_text(encoding="utf-8")
+    assert "$\\delta^l$" in source  # the markdown cell's TeX reached the page
+    dom = _offline(chromium, "--dump-dom", url=page.as_uri(), profile=tmp_path / "profile")
+    assert dom.count("<mjx-container") >= 8
+    assert "$\\delta^l$" not in dom and "\\frac{" not in dom.split("<mjx-container", 1)[1]
 
 
 def _parse_dom(dom: str) -> _PageParser:
