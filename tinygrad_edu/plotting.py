@@ -23,6 +23,26 @@ def _figure(width: float, height: float, columns: int = 1):
     return figure, axes
 
 
+def figure_path(out, default_name: str) -> str:
+    """Where ``--out`` asks for a figure: a folder (then ``default_name`` in it) or a file.
+
+    ``out`` is a folder when it exists as one or ends with a path separator;
+    otherwise it is the file to write and must end in ``.png``. The folder
+    must exist. Errors are ValueErrors that say what to pass instead.
+    """
+    out = os.fspath(out)
+    if os.path.isdir(out) or out.endswith((os.sep, "/")):
+        if not os.path.isdir(out):
+            raise ValueError(f"--out {out!r}: the folder does not exist")
+        return os.path.join(out, default_name)
+    if not out.lower().endswith(".png"):
+        raise ValueError(f"--out {out!r}: give a folder or a file ending in .png")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise ValueError(f"--out {out!r}: the folder {folder!r} does not exist")
+    return out
+
+
 def _save(figure, path) -> str:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
