@@ -209,6 +209,39 @@ def test_backprop_page_hand_gradients_equal_backward(run_page):
         assert np.abs(W[l].grad.numpy()).max() > 1e-6  # a real comparison, not 0 == 0
 
 
+def shown_commands() -> list:
+    """Every ``tinygrad-edu ...`` line of a ```bash block in README.md and the docs."""
+    import shlex
+
+    commands = []
+    for page in [REPO / "README.md", *sorted(DOCS.glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for block in re.findall(r"^```bash\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
+            for line in block.splitlines():
+                line = line.split("  #")[0].strip()
+                if line.startswith(("tinygrad-edu", "python -m tinygrad_edu")):
+                    argv = shlex.split(line)
+                    argv = argv[1:] if argv[0] == "tinygrad-edu" else argv[3:]
+                    commands.append((page.name, argv))
+    return commands
+
+
+def test_every_shown_command_line_parses():
+    """The commands the README and the docs show use options that exist (no drift)."""
+    from tinygrad_edu import cli
+
+    commands = shown_commands()
+    assert len(commands) >= 15
+    parser = cli.build_parser()
+    for page, argv in commands:
+        if not argv or "--help" in argv or "--version" in argv:
+            continue
+        try:
+            parser.parse_args(argv)
+        except cli.UsageError as err:
+            pytest.fail(f"{page}: `tinygrad-edu {' '.join(argv)}` no longer parses: {err}")
+
+
 # ------------------------------------------------------------------ the figures
 def _figure_drift(drawn: Path, committed: Path, source: str) -> list:
     """Empty when ``drawn`` matches the committed PNG up to anti-aliasing noise.
