@@ -1,18 +1,22 @@
-"""The ``tinygrad-edu`` command: ``train``, ``sweep`` and ``info``.
+"""The ``tinygrad-edu`` command: ``train``, ``sweep``, ``evaluate``, ``predict`` and ``info``.
 
 ``tinygrad-edu train`` trains an MLP on a dataset with that dataset's recipe
 (``tinygrad_edu.train.recipes``), any option overriding the recipe, then
 prints train/validation/test metrics and the test result on a line of its own
 (``test accuracy: 97.8%`` or ``test R2: 0.95``). ``sweep`` trains a grid of
 learning rates x another setting and draws the validation results as a
-heatmap; ``info`` lists the backends. Bad arguments end with a one-line error
-on stderr and exit status 2 (1 for failures while running, 130 for Ctrl-C).
+heatmap; ``evaluate`` and ``predict`` use a model saved by ``train --save``;
+``info`` lists the backends, with the install command of each missing one.
+The bare command prints the help; ``--version`` the version. Bad arguments
+end with a one-line error on stderr and exit status 2 (1 for failures while
+running, 130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
 import os
 import platform
@@ -29,7 +33,7 @@ from . import backend as backends
 from . import data
 from .models import ACTIVATIONS, mlp
 from .plotting import figure_format, plot_heatmap, plot_history
-from .serialization import save
+from .serialization import save, write_atomically
 from .train import evaluate, fit, read_checkpoint_metadata
 from .train.recipes import (
     MOMENTUM_OPTIMIZERS,
@@ -41,8 +45,20 @@ from .train.recipes import (
     load_splits,
     make_optimizer,
 )
+from .train.saved import input_features, load_model, read_config
+from .train.saved import predict as predict_saved
 
 PROG = "tinygrad-edu"
+# What to install for each backend (said by `info` and by --backend errors).
+INSTALL_HINTS = {
+    "numpy": "pip install numpy",
+    "cupy": 'pip install -e ".[gpu]" (CuPy for CUDA 12; needs an NVIDIA GPU)',
+    "array_api_strict": "pip install array-api-strict",
+    "torch": "pip install torch",
+    "jax": "pip install jax",
+    "dask": 'pip install "dask[array]" distributed',
+}
+ALL_BACKENDS_HINT = 'pip install -e ".[backends]" (jax, dask, distributed)'
 ACTIVATION_NAMES = tuple(ACTIVATIONS)  # the table is models.ACTIVATIONS
 # settings a resumed run must share with its checkpoint (epochs may grow)
 RUN_KEYS = (
@@ -134,6 +150,7 @@ def _hidden(text: str) -> tuple[int, ...]:
 # ------------------------------------------------------------ the parser
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Train small neural networks with tinygrad_edu.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {tg.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser(
@@ -174,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser(
         "sweep", help="grid over learning rate x another setting; heatmap of validation results"
     )
-    _add_model_options(sweep)
+    sweep.description = SWEEP_DESCRIPTION
+    _add_model_options(sweep, lr=False)
+    sweep.set_defaults(lr=None)  # swept: --lrs
     sweep.add_argument(
         "--lrs",
         type=_positive_float,
@@ -206,17 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=run_sweep)
 
     info = commands.add_parser("info", help="version, backends, devices, default dtype")
+    info.description = (
+        "Print the version, the default backend and dtype, every backend that works here "
+        "with its devices, and for each missing one why and the command that installs it."
+    )
     info.set_defaults(handler=run_info)
+    _add_saved_model_commands(commands)
     return parser
 
 
-def _add_model_options(parser) -> None:
+def _add_model_options(parser, lr: bool = True) -> None:
     parser.add_argument("--dataset", choices=tuple(RECIPES), help="default: digits")
     parser.add_argument("--hidden", type=_hidden, help="hidden widths, e.g. 128,64")
     parser.add_argument("--activation", choices=ACTIVATION_NAMES)
     parser.add_argument("--dropout", type=_probability, help="dropout after each hidden layer")
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
-    parser.add_argument("--lr", type=_positive_float, help="learning rate")
+    if lr:
+        parser.add_argument("--lr", type=_positive_float, help="learning rate")
     parser.add_argument(
         "--momentum",
         type=_probability,
@@ -249,6 +274,10 @@ def _add_model_options(parser) -> None:
 # ------------------------------------------------------------ entry point
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # the bare command: what can I do here?
+        build_parser().print_help()
+        return 0
     try:
         args = build_parser().parse_args(argv)
         _check_backend(getattr(args, "backend", None))
@@ -283,7 +312,7 @@ def _check_backend(name) -> None:
         available = ", ".join(backends.available_backends())
         raise UsageError(
             f"argument --backend: {name!r} is not available on this machine "
-            f"(available: {available})"
+            f"(available: {available}); install it with: {INSTALL_HINTS[name]}"
         ) from None
 
 
@@ -518,12 +547,14 @@ def run_train(args) -> int:
         print(f"note: {splits.note}")
     if args.save:
         save(model.state_dict(), args.save, metadata={"config": config})
-        print(f"model saved to {args.save}")
+        print(f"model saved to {args.save} (use it: {PROG} evaluate {args.save})")
     if args.plot:
         plot_history(
             history,
             args.plot,
             title=f"{config['dataset']}: {config['optimizer']} lr {config['lr']:g}",
+            loss_name="cross-entropy" if task == "classification" else "MSE",
+            dropout=config["dropout"] > 0,
         )
         print(f"curves written to {args.plot}")
     test = results["test"]
@@ -568,7 +599,10 @@ def _writable(path: str) -> bool:
 
 def _results_table(results: dict, task: str) -> str:
     parts = list(results)
-    rows = [("", *parts), ("loss", *(_number(results[p]["loss"]) for p in parts))]
+    rows = [
+        ("", *(RESULT_COLUMNS.get(part, part) for part in parts)),
+        ("loss", *(_number(results[p]["loss"]) for p in parts)),
+    ]
     if task == "classification":
         rows.append(("accuracy", *(f"{100 * results[p]['accuracy']:.1f}%" for p in parts)))
     else:
@@ -656,11 +690,13 @@ def run_sweep(args) -> int:
         for j, score in enumerate(row)
         if not math.isnan(score)
     ]
+    best = None
     if finite:
-        score, i, j = max(finite)
+        score, i, j = max(finite, key=_best_cell_order)
+        best = (i, j)
         print(
             f"best: {args.param}={row_labels[i]}, lr={column_labels[j]} "
-            f"(val {metric} {_score_text(score, metric)})"
+            f"(val {metric} {_score_text(score, metric)}; {BEST_TIES})"
         )
     shown = "accuracy (%)" if metric == "accuracy" else "R2"
     plot_heatmap(
@@ -672,6 +708,7 @@ def run_sweep(args) -> int:
         ylabel=args.param,
         title=f"{args.dataset or 'digits'}: validation {shown}, {args.epochs} epochs",
         value_format="{:.1f}" if metric == "accuracy" else "{:.3f}",
+        best=best,
     )
     print(f"heatmap written to {args.out}")
     return 0
@@ -736,5 +773,140 @@ def run_info(args) -> int:
     if missing:
         print("not available:")
         for name, entry in missing.items():
-            print(f"  {name}: {entry['reason']}")
+            print(f"  {name}: {entry['reason']}; install: {INSTALL_HINTS.get(name, '-')}")
+        print(f"all optional CPU backends at once: {ALL_BACKENDS_HINT}")
+    return 0
+
+
+# The table's training column is measured after training, in evaluation mode
+# (dropout off): not the running average that the "train" curve shows.
+RESULT_COLUMNS = {"train": "train-eval"}
+
+
+# ------------------------------------------------------------ sweep: the best cell
+SWEEP_DESCRIPTION = (
+    "Train one run per cell of a grid: learning rates (--lrs) x the values of another "
+    "setting (--param, --values), each for --epochs epochs with the dataset's other "
+    "defaults. Prints each run's final validation score and the grid, names the best "
+    "cell, and draws the grid as a heatmap (--out) with the best cell outlined. Ties go "
+    "to the first row (the first of --values), then to the first of --lrs."
+)
+BEST_TIES = "ties: the first row, then the first of --lrs"
+
+
+def _best_cell_order(cell):
+    """Sort key of ``(score, row, column)``: higher score; on ties the first row and column."""
+    score, row, column = cell
+    return score, -row, -column
+
+
+# ------------------------------------------------------------ evaluate and predict
+def _add_saved_model_commands(commands) -> None:
+    evaluate_command = commands.add_parser(
+        "evaluate",
+        help="test metrics of a model saved by 'train --save'",
+        description="Rebuild the model saved by 'train --save MODEL' (its settings are in the "
+        "file) and print its metrics on the test split of its dataset, drawn with the seed "
+        "it was trained with (or of --dataset, for another dataset with the same inputs).",
+    )
+    evaluate_command.add_argument("model", metavar="MODEL", help="a .safetensors file")
+    evaluate_command.add_argument(
+        "--dataset", choices=tuple(RECIPES), help="default: the one it was trained on"
+    )
+    evaluate_command.set_defaults(handler=run_evaluate, backend=None, threads=1)
+
+    predict_command = commands.add_parser(
+        "predict",
+        help="predictions of a saved model for inputs in a .npy or .csv file",
+        description="Run the model saved by 'train --save MODEL' on INPUT, one sample per "
+        "row (.npy: a 2-D array; .csv: comma-separated numbers, no header). Inputs are raw "
+        "as the dataset gives them (digits: pixel values 0..16) and scaled as in training. "
+        "Prints one prediction per line (the class, or the regression value), or writes "
+        "them to --out.",
+    )
+    predict_command.add_argument("model", metavar="MODEL", help="a .safetensors file")
+    predict_command.add_argument("inputs", metavar="INPUT", help="a .npy or .csv file")
+    predict_command.add_argument(
+        "--out", metavar="FILE", help="write the predictions to FILE (.npy or .csv)"
+    )
+    predict_command.set_defaults(handler=run_predict, backend=None, threads=1)
+
+
+def _saved_model(path: str):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"no such model file: {path!r} (write one with '{PROG} train --save')"
+        )
+    return read_config(path), load_model(path)
+
+
+def run_evaluate(args) -> int:
+    config, model = _saved_model(args.model)
+    dataset = args.dataset or config["dataset"]
+    splits = load_splits(dataset, config.get("seed", 0))
+    features = input_features(model)
+    if splits.X_test.shape[1] != features:
+        raise UsageError(
+            f"argument --dataset: {dataset} has {splits.X_test.shape[1]} input features, "
+            f"the model takes {features}"
+        )
+    task = RECIPES[dataset].task
+    loss_fn = F.cross_entropy if task == "classification" else F.mse_loss
+    where = {"dtype": config.get("dtype", "float32")}
+    test = data.DataLoader(splits.X_test, splits.y_test, 1024, shuffle=False, **where)
+    results = {"test": evaluate(model, test, task=task, loss_fn=loss_fn)}
+    print(_results_table(results, task))
+    print(
+        f"model {args.model}: {dataset}, hidden {','.join(map(str, config['hidden']))}, "
+        f"{config['activation']}, {config.get('dtype', 'float32')}, seed {config.get('seed', 0)}"
+    )
+    if splits.note:
+        print(f"note: {splits.note}")
+    if task == "classification":
+        print(f"test accuracy: {100 * results['test']['accuracy']:.1f}%")
+    else:
+        print(f"test R2: {results['test']['r2']:.2f}")
+    return 0
+
+
+def _read_inputs(path: str) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such input file: {path!r}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise ValueError(f"{path!r} is not a .npy array of numbers: {err}") from None
+    if suffix == ".csv":
+        try:
+            return np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1)
+        except ValueError as err:
+            raise ValueError(f"{path!r} is not comma-separated numbers: {err}") from None
+    raise UsageError(f"argument INPUT: {path!r} must be a .npy or .csv file")
+
+
+def _write_predictions(path: str, predictions: np.ndarray) -> None:
+    """``predictions`` as a .npy array or a .csv column, written atomically."""
+    _check_output(path, "--out")
+    buffer = io.BytesIO()
+    if os.path.splitext(path)[1].lower() == ".npy":
+        np.save(buffer, predictions, allow_pickle=False)
+    else:
+        integer = predictions.dtype.kind in "iu"
+        np.savetxt(buffer, predictions, delimiter=",", fmt="%d" if integer else "%.9g")
+    write_atomically(path, buffer.getvalue())
+
+
+def run_predict(args) -> int:
+    if args.out and os.path.splitext(args.out)[1].lower() not in (".npy", ".csv"):
+        raise UsageError(f"argument --out: {args.out!r} must end in .npy or .csv")
+    config, model = _saved_model(args.model)
+    predictions = predict_saved(model, _read_inputs(args.inputs), config)
+    if args.out:
+        _write_predictions(args.out, predictions)
+        print(f"{len(predictions)} predictions written to {args.out}")
+        return 0
+    for row in predictions:
+        print(row if np.ndim(row) == 0 else ",".join(f"{value:.9g}" for value in row))
     return 0

@@ -122,7 +122,8 @@ def load_metadata(path) -> dict:
 # ----------------------------------------------------------------- helpers
 def _host_arrays(tensors: dict) -> dict:
     if not isinstance(tensors, dict):
-        raise TypeError(f"save needs a dict of name -> Tensor, got {type(tensors).__name__}")
+        hint = "; pass model.state_dict()" if hasattr(tensors, "state_dict") else ""
+        raise TypeError(f"save needs a dict of name -> Tensor, got {type(tensors).__name__}{hint}")
     arrays = {}
     for name, value in tensors.items():
         if not isinstance(name, str):
