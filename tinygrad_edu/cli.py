@@ -31,6 +31,7 @@ import tinygrad_edu.nn.functional as F
 
 from . import backend as backends
 from . import data
+from .backend import INSTALL_HINTS
 from .models import ACTIVATIONS, mlp
 from .plotting import figure_format, plot_heatmap, plot_history
 from .serialization import save, write_atomically
@@ -49,15 +50,6 @@ from .train.saved import input_features, load_model, read_config
 from .train.saved import predict as predict_saved
 
 PROG = "tinygrad-edu"
-# What to install for each backend (said by `info` and by --backend errors).
-INSTALL_HINTS = {
-    "numpy": "pip install numpy",
-    "cupy": 'pip install -e ".[gpu]" (CuPy for CUDA 12; needs an NVIDIA GPU)',
-    "array_api_strict": "pip install array-api-strict",
-    "torch": "pip install torch",
-    "jax": "pip install jax",
-    "dask": 'pip install "dask[array]" distributed',
-}
 ALL_BACKENDS_HINT = 'pip install -e ".[backends]" (jax, dask, distributed)'
 ACTIVATION_NAMES = tuple(ACTIVATIONS)  # the table is models.ACTIVATIONS
 # settings a resumed run must share with its checkpoint (epochs may grow)
