@@ -436,14 +436,6 @@ def test_a_zero_dim_parameter_holding_a_numpy_scalar_still_steps(rebind):
     assert float(param.data) == pytest.approx(start - 0.1 * 2 * start)
 
 
-def test_an_optimizer_defining_the_old_update_method_is_refused():
-    with pytest.raises(TypeError, match="delta"):
-
-        class OldStyle(optim.Optimizer):  # noqa: F841
-            def update(self, param, grad, state, group):
-                return param.data - 0.1 * grad
-
-
 def _library_optimizers():
     """Every Optimizer subclass that tinygrad_edu.optim defines (the registry tests iterate)."""
     found, todo = [], [optim.Optimizer]

@@ -5,9 +5,7 @@ hyperparameters, ``"lr"`` among them) and ``state`` (a dict from parameter to
 its own dict: step counts and moment arrays). A concrete optimizer writes one
 method, ``delta(param, grad, state, group)``, which returns the step of the
 rule ``theta <- theta - delta``; ``step`` calls it for every parameter that
-has a gradient and applies it. (The method used to be ``update()``,
-returning the new array; a subclass that still defines ``update`` is refused
-when the class is created rather than silently misread.)
+has a gradient and applies it.
 
 Updates work on raw backend arrays (``param.data``, ``param.grad.data``).
 For an ``nn.Parameter`` (which owns its array: it copies what it is given)
@@ -161,15 +159,6 @@ class Optimizer:
     def delta(self, param: Tensor, grad, state: dict, group: dict):
         """The step ``delta`` (``theta <- theta - delta``) for ``param``; may update ``state``."""
         raise NotImplementedError(f"{type(self).__name__} does not define delta()")
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "update" in cls.__dict__:
-            raise TypeError(
-                f"{cls.__name__} defines update(), which optimizers no longer call: define "
-                "delta(param, grad, state, group) returning the step d of theta <- theta - d "
-                "(update() returned the new theta)"
-            )
 
     # ------------------------------------------------------------ checkpoints
     def _indexed_params(self) -> list[Tensor]:
