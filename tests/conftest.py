@@ -20,20 +20,8 @@ from tinygrad_edu import backend as backends
 
 DEFAULT_BACKENDS = "numpy,array_api_strict"
 
-_DASK_LOOP = (
-    "hundreds of optimizer updates on lazy Dask arrays build a task graph that grows "
-    "with every update (quadratic time) unless {who} computes its state with "
-    "backend.materialize after each {when}"
-)
-
 # (backend, substring of the test id) -> why the test cannot apply there.
-NOT_APPLICABLE = {
-    ("dask", "LBFGS"): _DASK_LOOP.format(who="LBFGS", when="iteration inside step()"),
-    ("dask", "lbfgs"): _DASK_LOOP.format(who="LBFGS", when="iteration inside step()"),
-    ("dask", "test_rosenbrock_is_lowered"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
-    ("dask", "test_least_squares_gap_closes"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
-    ("dask", "test_trajectory_matches_torch"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
-}
+NOT_APPLICABLE: dict = {}
 
 
 def pytest_addoption(parser):

@@ -115,6 +115,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         written = []  # parameters updated in place, for the engine's stale-graph check
+        rebound = []  # parameters given a new array: on Dask, a lazy graph to cut
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
@@ -124,9 +125,33 @@ class Optimizer:
                             state = self.state[param] = {}
                         if apply_step(param, self.delta(param, param.grad.data, state, group)):
                             written.append(param)
+                        else:
+                            rebound.append(param)
         if written:
             mark_written_in_place(written)
+        if rebound:
+            self._materialize(rebound)
         return loss
+
+    def _materialize(self, params) -> None:
+        """Compute the new ``param.data`` and state arrays of ``params`` in one pass.
+
+        On Dask every array is a lazy task graph: without this, step t's
+        parameters would hold the graphs of steps 1..t-1 and each step would
+        take longer than the last. One ``backend.materialize`` (``dask.persist``)
+        runs the gradient they share once and keeps the results; on eager
+        backends it hands the arrays back unchanged.
+        """
+        slots = [(param, None) for param in params]
+        for param in params:
+            state = self.state.get(param, {})
+            slots.extend((state, key) for key, value in state.items() if _is_array(value))
+        arrays = [owner.data if key is None else owner[key] for owner, key in slots]
+        for (owner, key), array in zip(slots, backend.materialize(arrays), strict=True):
+            if key is None:
+                owner.data = array
+            else:
+                owner[key] = array
 
     def scalar(self, value: float, like):
         """``value`` as a 0-d array of ``like``'s dtype, backend and device (remembered).

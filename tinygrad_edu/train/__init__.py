@@ -1,4 +1,4 @@
-"""Training: ``fit`` a model, ``evaluate`` it, keep a ``History``, checkpoint and resume.
+"""Training: ``fit``, ``evaluate``, ``History``, checkpoints, and ``sweep`` (here or on Dask).
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import data, nn, optim
@@ -17,6 +17,7 @@ from .early_stopping import EarlyStopping
 from .history import History
 from .loop import evaluate, fit
 from .metrics import Accuracy, MeanOf, MeanSquaredError, Metric, R2Score, confusion_matrix
+from .sweeps import read_results, sweep
 
 __all__ = [
     "Accuracy",
@@ -31,5 +32,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "read_checkpoint_metadata",
+    "read_results",
     "save_checkpoint",
+    "sweep",
 ]
