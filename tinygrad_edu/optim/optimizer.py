@@ -130,19 +130,22 @@ class Optimizer:
         if written:
             mark_written_in_place(written)
         if rebound:
-            self._materialize(rebound)
+            self._materialize(rebound, loss)
         return loss
 
-    def _materialize(self, params) -> None:
+    def _materialize(self, params, loss=None) -> None:
         """Compute the new ``param.data`` and state arrays of ``params`` in one pass.
 
         On Dask every array is a lazy task graph: without this, step t's
         parameters would hold the graphs of steps 1..t-1 and each step would
         take longer than the last. One ``backend.materialize`` (``dask.persist``)
         runs the gradient they share once and keeps the results; on eager
-        backends it hands the arrays back unchanged.
+        backends it hands the arrays back unchanged. The closure's loss joins
+        them, so reading it afterwards computes nothing more.
         """
         slots = [(param, None) for param in params]
+        if isinstance(loss, Tensor):
+            slots.append((loss, None))
         for param in params:
             state = self.state.get(param, {})
             slots.extend((state, key) for key, value in state.items() if _is_array(value))
