@@ -142,7 +142,8 @@ def main() -> None:
         print(
             f"per step: numpy {numpy_seconds * per_step:.1f} ms; dask {trained * per_step:.1f} ms "
             f"= graph building {timer['graph'] * per_step:.1f} + step (update graph, persist, "
-            f"wait) {timer['step'] * per_step:.1f} + loss reads {timer['loss'] * per_step:.1f}; "
+            f"wait) {timer['step'] * per_step:.1f} + loss reads (waiting for the cluster) "
+            f"{timer['loss'] * per_step:.1f}; "
             f"the workers computed {compute * per_step:.1f} ms (summed over "
             f"{len(tasks.data) // args.steps} tasks a step)"
         )

@@ -25,7 +25,7 @@ import time
 
 import dask.array as da
 import numpy as np
-from dask.distributed import Client, LocalCluster, get_task_stream
+from dask.distributed import Client, LocalCluster, get_task_stream, wait
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -52,11 +52,15 @@ def synthetic(samples: int, chunk: int):
 
 
 def train_step(model, optimizer, X, y) -> tg.Tensor:
-    optimizer.zero_grad()
-    loss = F.cross_entropy(model(tg.tensor(X)), tg.tensor(y))
-    loss.backward()
-    optimizer.step()
-    return loss
+    """One Adam step on the batch; the loss comes back persisted with the parameters."""
+
+    def closure():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(tg.tensor(X)), tg.tensor(y))
+        loss.backward()
+        return loss
+
+    return optimizer.step(closure)
 
 
 def main() -> None:
@@ -77,13 +81,13 @@ def main() -> None:
         X, y = synthetic(args.samples, args.chunk)
         started = time.perf_counter()
         X, y = X.persist(), y.persist()  # made and kept on the workers
+        wait([X, y])
         nbytes = X.nbytes + y.nbytes
-        client.wait_for_workers(args.workers)
-        held = {w: len(keys) for w, keys in client.has_what().items()}
+        held = {w: len(keys) for w, keys in client.has_what().items()}  # chunks of X and y
         print(
             f"data: {args.samples} x {FEATURES} float32 ({nbytes / 2**20:.0f} MiB) in "
             f"{X.numblocks[0]} chunks of {args.chunk} rows, made on {args.workers} workers "
-            f"(chunks held: {sorted(held.values())})"
+            f"(chunks of X and y per worker: {sorted(held.values())})"
         )
         model = make_model().to(backend="dask")
         optimizer = optim.Adam(model.parameters(), lr=args.lr)

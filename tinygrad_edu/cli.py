@@ -5,7 +5,9 @@
 prints train/validation/test metrics and the test result on a line of its own
 (``test accuracy: 97.8%`` or ``test R2: 0.95``). ``sweep`` trains a grid of
 learning rates x another setting and draws the validation results as a
-heatmap; ``info`` lists the backends. Bad arguments end with a one-line error
+heatmap, serially or one run per task on a Dask cluster (``--workers N``,
+``--scheduler ADDRESS``; see ``tinygrad_edu.train.sweeps``); ``info`` lists
+the backends. Bad arguments end with a one-line error
 on stderr and exit status 2 (1 for failures while running, 130 for Ctrl-C).
 """
 
