@@ -115,7 +115,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         written = []  # parameters updated in place, for the engine's stale-graph check
-        rebound = []  # parameters given a new array: on Dask, a lazy graph to cut
+        rebound = []  # new immutable (JAX, Dask) arrays: on Dask, lazy graphs to cut
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
@@ -125,7 +125,7 @@ class Optimizer:
                             state = self.state[param] = {}
                         if apply_step(param, self.delta(param, param.grad.data, state, group)):
                             written.append(param)
-                        else:
+                        elif not backend.is_mutable_type(type(param.data)):
                             rebound.append(param)
         if written:
             mark_written_in_place(written)
