@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -252,9 +251,3 @@ def _write_records(path: str, records: list[dict]) -> None:
             os.remove(temporary)
         raise
 
-
-def metric_of(record: dict, name: str) -> float:
-    """``record``'s metric ``name``, NaN for a failed run."""
-    if record["status"] != "ok":
-        return math.nan
-    return record["metrics"][name]
