@@ -20,8 +20,19 @@ from tinygrad_edu import backend as backends
 
 DEFAULT_BACKENDS = "numpy,array_api_strict"
 
+_LBFGS_ON_DASK = (
+    "slow, not wrong: every scalar L-BFGS reads (the loss, norms, and up to "
+    "2 x history_size dot products an iteration) is a Dask computation of its own, "
+    "about 1 s an iteration on a loaded 2-core machine, so these multi-step runs take "
+    "many minutes; tests/test_distributed.py checks a short L-BFGS run on Dask against "
+    "NumPy instead"
+)
+
 # (backend, substring of the test id) -> why the test cannot apply there.
-NOT_APPLICABLE: dict = {}
+NOT_APPLICABLE = {
+    ("dask", "LBFGS"): _LBFGS_ON_DASK,
+    ("dask", "lbfgs"): _LBFGS_ON_DASK,
+}
 
 
 def pytest_addoption(parser):
