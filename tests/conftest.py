@@ -20,19 +20,18 @@ from tinygrad_edu import backend as backends
 
 DEFAULT_BACKENDS = "numpy,array_api_strict"
 
-_DASK_LOOP = (
-    "hundreds of optimizer updates on lazy Dask arrays build a task graph that grows "
-    "with every update (quadratic time) unless {who} computes its state with "
-    "backend.materialize after each {when}"
+_LBFGS_ON_DASK = (
+    "slow, not wrong: every scalar L-BFGS reads (the loss, norms, and up to "
+    "2 x history_size dot products an iteration) is a Dask computation of its own, "
+    "about 1 s an iteration on a loaded 2-core machine, so these multi-step runs take "
+    "many minutes; tests/test_distributed.py checks a short L-BFGS run on Dask against "
+    "NumPy instead"
 )
 
 # (backend, substring of the test id) -> why the test cannot apply there.
 NOT_APPLICABLE = {
-    ("dask", "LBFGS"): _DASK_LOOP.format(who="LBFGS", when="iteration inside step()"),
-    ("dask", "lbfgs"): _DASK_LOOP.format(who="LBFGS", when="iteration inside step()"),
-    ("dask", "test_rosenbrock_is_lowered"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
-    ("dask", "test_least_squares_gap_closes"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
-    ("dask", "test_trajectory_matches_torch"): _DASK_LOOP.format(who="Optimizer.step", when="step"),
+    ("dask", "LBFGS"): _LBFGS_ON_DASK,
+    ("dask", "lbfgs"): _LBFGS_ON_DASK,
 }
 
 

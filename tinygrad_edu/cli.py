@@ -5,17 +5,19 @@
 prints train/validation/test metrics and the test result on a line of its own
 (``test accuracy: 97.8%`` or ``test R2: 0.95``). ``sweep`` trains a grid of
 learning rates x another setting and draws the validation results as a
-heatmap; ``evaluate`` and ``predict`` use a model saved by ``train --save``;
-``info`` lists the backends, with the install command of each missing one.
-The bare command prints the help; ``--version`` the version. Bad arguments
-end with a one-line error on stderr and exit status 2 (1 for failures while
-running, 130 for Ctrl-C).
+heatmap, serially or one run per task on a Dask cluster (``--workers N``,
+``--scheduler ADDRESS``; see ``tinygrad_edu.train.sweeps``); ``evaluate`` and
+``predict`` use a model saved by ``train --save``; ``info`` lists the
+backends, with the install command of each missing one. The bare command
+prints the help; ``--version`` the version. Bad arguments end with a one-line
+error on stderr and exit status 2 (1 for failures while running, 130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import math
 import os
@@ -25,6 +27,7 @@ import sys
 import time
 
 import numpy as np
+from tqdm.auto import tqdm
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -35,7 +38,7 @@ from .backend import INSTALL_HINTS
 from .models import ACTIVATIONS, mlp
 from .plotting import figure_format, plot_heatmap, plot_history
 from .serialization import save, write_atomically
-from .train import evaluate, fit, read_checkpoint_metadata
+from .train import evaluate, fit, read_checkpoint_metadata, sweeps
 from .train.recipes import (
     MOMENTUM_OPTIMIZERS,
     OPTIMIZER_LR,
@@ -214,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="sweep.png",
         help="heatmap, .png, .pdf or .svg (default: sweep.png)",
     )
+    _add_cluster_options(sweep)
     sweep.set_defaults(handler=run_sweep)
 
     info = commands.add_parser("info", help="version, backends, devices, default dtype")
@@ -261,6 +265,30 @@ def _add_model_options(parser, lr: bool = True) -> None:
         default=1,
         help="BLAS threads (default: 1, fastest for these small matrices)",
     )
+
+
+def _add_cluster_options(parser) -> None:
+    """The sweep's Dask options: where the runs go, and the results file."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="run the sweep on a local Dask cluster of N single-threaded worker processes",
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the sweep on an existing Dask cluster (e.g. tcp://host:8786)",
+    )
+    parser.add_argument(
+        "--results", metavar="FILE", help="write each finished run to FILE (JSON lines)"
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="skip the runs already in FILE (a --results file); new ones are added to it",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 # ------------------------------------------------------------ entry point
@@ -657,22 +685,27 @@ def run_sweep(args) -> int:
         for value in values
     ]
     _check_sweep_sizes(configs)
-    grid = []
-    for value, row_configs in zip(values, configs, strict=True):
-        row = []
-        for config in row_configs:
-            try:
-                _, history, *_ = train_model(config, args.backend, progress=False)
-                score = history["val_" + metric][-1]
-            except FloatingPointError:
-                score = math.nan
-            row.append(score)
-            print(
-                f"{args.param}={_label(value)} lr={config['lr']:g}: "
-                f"val {metric} {_score_text(score, metric)}",
-                flush=True,
-            )
-        grid.append(row)
+
+    def report(record: dict) -> None:
+        config = record["config"]
+        tqdm.write(
+            f"{args.param}={_label(config[args.param])} lr={config['lr']:g}: "
+            f"val {metric} {_run_text(record, metric)}"
+        )
+
+    run = functools.partial(sweep_run, backend=args.backend, threads=args.threads)
+    with _sweep_client(args) as client:
+        records = sweeps.sweep(
+            run,
+            [config for row_configs in configs for config in row_configs],
+            client=client,
+            results=args.results,
+            resume=args.resume,
+            progress=not args.no_progress,
+            callback=report,
+        )
+    scores = iter([_run_score(record, metric) for record in records])
+    grid = [[next(scores) for _ in args.lrs] for _ in values]
     row_labels = [f"{_label(value)}" for value in values]
     column_labels = [f"{lr:g}" for lr in args.lrs]
     print(_grid_table(grid, row_labels, column_labels, args.param, metric))
@@ -680,7 +713,7 @@ def run_sweep(args) -> int:
         (score, i, j)
         for i, row in enumerate(grid)
         for j, score in enumerate(row)
-        if not math.isnan(score)
+        if score is not None and not math.isnan(score)
     ]
     best = None
     if finite:
@@ -692,7 +725,10 @@ def run_sweep(args) -> int:
         )
     shown = "accuracy (%)" if metric == "accuracy" else "R2"
     plot_heatmap(
-        [[100 * s if metric == "accuracy" else s for s in row] for row in grid],
+        [
+            [math.nan if s is None else 100 * s if metric == "accuracy" else s for s in row]
+            for row in grid
+        ],
         row_labels,
         column_labels,
         args.out,
@@ -715,13 +751,78 @@ def _check_sweep_sizes(configs) -> None:
         _check_model_size([features, *row[0]["hidden"], outputs], row[0]["dtype"])
 
 
+def sweep_run(config: dict, backend: str = "numpy", threads: int | None = 1) -> dict:
+    """Train one configuration of a sweep; its last epoch's validation metrics.
+
+    The sweep's task: module-level so that Dask workers can import it, and
+    with the BLAS thread count and floating-point settings of ``main`` so
+    that a worker computes the same bits as a serial sweep.
+    """
+    with _blas_threads(threads), np.errstate(all="ignore"):
+        _, history, *_ = train_model(config, backend, progress=False)
+    if history.interrupted:
+        raise KeyboardInterrupt
+    return {key: values[-1] for key, values in history.items() if key.startswith("val_")}
+
+
+@contextlib.contextmanager
+def _sweep_client(args):
+    """A Dask client for ``--workers`` (a LocalCluster) or ``--scheduler``; else None."""
+    if args.workers is None and args.scheduler is None:
+        yield None
+        return
+    option = "--workers" if args.workers is not None else "--scheduler"
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(
+            f"argument {option}: needs Dask's 'distributed' package "
+            "(pip install 'tinygrad_edu[backends]')"
+        ) from None
+    if args.workers is not None:
+        cluster = LocalCluster(
+            n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(args.scheduler, timeout=10)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise OSError(f"cannot reach the Dask scheduler at {args.scheduler!r}: {err}") from None
+    with client:
+        threaded = {worker: n for worker, n in client.nthreads().items() if n != 1}
+        if threaded:
+            raise UsageError(
+                f"argument --scheduler: workers {', '.join(sorted(threaded))} run "
+                f"{max(threaded.values())} threads; a sweep needs single-threaded workers "
+                "(dask worker ADDRESS --nthreads 1 --nworkers N), as the seeded random "
+                "generator is shared by a process's threads"
+            )
+        yield client
+
+
+def _run_score(record: dict, metric: str):
+    """A run's validation metric: NaN if it diverged, None if it failed otherwise."""
+    if record["status"] == "ok":
+        return record["metrics"]["val_" + metric]
+    return math.nan if record["error"].startswith("FloatingPointError") else None
+
+
+def _run_text(record: dict, metric: str) -> str:
+    score = _run_score(record, metric)
+    return f"failed ({record['error']})" if score is None else _score_text(score, metric)
+
+
 def _label(value) -> str:
     if isinstance(value, (tuple, list)):
         return ",".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _score_text(score: float, metric: str) -> str:
+def _score_text(score, metric: str) -> str:
+    if score is None:
+        return "failed"
     if math.isnan(score):
         return "diverged"
     return f"{100 * score:.1f}%" if metric == "accuracy" else f"{score:.3f}"
@@ -735,7 +836,9 @@ def _grid_table(grid, row_labels, column_labels, param: str, metric: str) -> str
     lines = [title, f"{corner:<{first}}" + "".join(f"{c:>{width}}" for c in column_labels)]
     for label, row in zip(row_labels, grid, strict=True):
         cells = (
-            "diverged"
+            "failed"
+            if s is None
+            else "diverged"
             if math.isnan(s)
             else f"{100 * s:.1f}"
             if metric == "accuracy"

@@ -3,6 +3,13 @@
 PyTorch's algorithm (itself after minFunc), written on flat backend arrays:
 every parameter is flattened and concatenated into one vector ``x``. Scalars
 (losses, dot products, step sizes) are Python floats.
+
+On Dask, whose arrays are lazy task graphs, each new gradient vector, search
+direction and set of parameters is computed once and kept
+(``backend.materialize``) as soon as it is made: the many scalars an iteration
+reads from it then do not each recompute the gradient, and the remembered
+``(s, y)`` pairs do not hold the graphs of all earlier iterations. Elsewhere
+``materialize`` hands the arrays back unchanged.
 """
 
 from __future__ import annotations
@@ -101,7 +108,7 @@ class LBFGS(Optimizer):
             else xp.reshape(p.grad.data, (-1,))
             for p in self._params
         ]
-        return xp.concat(pieces)
+        return _computed(xp.concat(pieces))
 
     def _add_step(self, t: float, direction) -> None:
         """``x <- x + t * direction``, piece by piece, rebinding each ``param.data``."""
@@ -111,6 +118,10 @@ class LBFGS(Optimizer):
             piece = xp.reshape(direction[offset : offset + p.size], p.shape)
             p.data = keep_array_type(p.data + t * piece, p.data)
             offset += p.size
+        for p, data in zip(
+            self._params, backend.materialize([p.data for p in self._params]), strict=True
+        ):
+            p.data = data
 
     def _evaluate_at(self, closure: Callable, start: list, t: float, direction):
         """Loss and flat gradient at ``x + t * direction``; the parameters go back to ``start``."""
@@ -166,8 +177,7 @@ class LBFGS(Optimizer):
                 old_dirs, old_stps, ro = [], [], []
                 H_diag = 1.0
             else:
-                y = flat_grad - prev_flat_grad
-                s = d * t
+                y, s = backend.materialize([flat_grad - prev_flat_grad, d * t])
                 ys = _dot(y, s)
                 if ys > 1e-10:  # curvature condition: keep H positive definite
                     if len(old_dirs) == history_size:
@@ -178,7 +188,7 @@ class LBFGS(Optimizer):
                     old_stps.append(s)
                     ro.append(1.0 / ys)
                     H_diag = ys / _dot(y, y)
-                d = _two_loop(-flat_grad, old_dirs, old_stps, ro, H_diag)
+                d = _computed(_two_loop(-flat_grad, old_dirs, old_stps, ro, H_diag))
             prev_flat_grad = flat_grad
             prev_loss = loss
 
@@ -342,6 +352,11 @@ def _divide(a: float, b: float) -> float:
     if a == 0 or math.isnan(a):
         return math.nan
     return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _computed(array):
+    """``array`` computed now and kept if it is lazy (Dask); as it is otherwise."""
+    return backend.materialize([array])[0]
 
 
 def _call(closure):

@@ -125,6 +125,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         written = []  # parameters updated in place, for the engine's stale-graph check
+        rebound = []  # new immutable (JAX, Dask) arrays: on Dask, lazy graphs to cut
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
@@ -134,9 +135,36 @@ class Optimizer:
                             state = self.state[param] = {}
                         if apply_step(param, self.delta(param, param.grad.data, state, group)):
                             written.append(param)
+                        elif not backend.is_mutable_type(type(param.data)):
+                            rebound.append(param)
         if written:
             mark_written_in_place(written)
+        if rebound:
+            self._materialize(rebound, loss)
         return loss
+
+    def _materialize(self, params, loss=None) -> None:
+        """Compute the new ``param.data`` and state arrays of ``params`` in one pass.
+
+        On Dask every array is a lazy task graph: without this, step t's
+        parameters would hold the graphs of steps 1..t-1 and each step would
+        take longer than the last. One ``backend.materialize`` (``dask.persist``)
+        runs the gradient they share once and keeps the results; on eager
+        backends it hands the arrays back unchanged. The closure's loss joins
+        them, so reading it afterwards computes nothing more.
+        """
+        slots = [(param, None) for param in params]
+        if isinstance(loss, Tensor):
+            slots.append((loss, None))
+        for param in params:
+            state = self.state.get(param, {})
+            slots.extend((state, key) for key, value in state.items() if _is_array(value))
+        arrays = [owner.data if key is None else owner[key] for owner, key in slots]
+        for (owner, key), array in zip(slots, backend.materialize(arrays), strict=True):
+            if key is None:
+                owner.data = array
+            else:
+                owner[key] = array
 
     def scalar(self, value: float, like):
         """``value`` as a 0-d array of ``like``'s dtype, backend and device (remembered).

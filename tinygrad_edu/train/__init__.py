@@ -1,4 +1,4 @@
-"""Training: ``fit`` a model, ``evaluate`` it, keep a ``History``, checkpoint and resume.
+"""Training: ``fit``, ``evaluate``, ``History``, checkpoints, and ``sweep`` (here or on Dask).
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import data, nn, optim
@@ -18,6 +18,7 @@ from .history import History
 from .loop import evaluate, fit
 from .metrics import Accuracy, MeanOf, MeanSquaredError, Metric, R2Score, confusion_matrix
 from .saved import load_model
+from .sweeps import read_results, sweep
 
 __all__ = [
     "Accuracy",
@@ -33,5 +34,7 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "read_checkpoint_metadata",
+    "read_results",
     "save_checkpoint",
+    "sweep",
 ]
