@@ -7,6 +7,8 @@ gate (``benchmarks/check-regression``) follow. 1.0 is the floor; lower is
 better.
 """
 
+import os
+
 from .common import RATIO_WORKLOADS, floor_ratio, implementations, needs, runner
 
 
@@ -16,14 +18,17 @@ class FloorRatio:
     Interleaved rounds of ~``block_s`` blocks, one BLAS thread, median of the
     per-round ratios (see ``common.floor_ratio``). The settings give about
     2 s of timing per workload; their run-to-run spread is in
-    ``benchmarks/README.md``.
+    ``benchmarks/README.md``. ``TINYGRAD_EDU_RATIO_ROUNDS=3`` in the
+    environment makes a smoke run (asv's ``--quick`` does not reach a ``track_``
+    benchmark's own loop).
     """
 
     params = list(RATIO_WORKLOADS)
     param_names = ["workload"]
     unit = "x floor"
     timeout = 180
-    rounds_per_ratio = 60
+    rounds = 1  # asv's processes per benchmark: a track_ value is not averaged over them
+    rounds_per_ratio = int(os.environ.get("TINYGRAD_EDU_RATIO_ROUNDS", 60))
     block_s = 0.01
     warmup_s = 0.2
 

@@ -29,7 +29,7 @@ import tinygrad_edu  # noqa: E402
 
 _path = list(sys.path)
 import compare  # noqa: E402
-import implementations  # noqa: E402
+import implementations  # noqa: E402, F401  (re-exported for the benchmark modules)
 import workloads  # noqa: E402
 
 sys.path[:] = _path
