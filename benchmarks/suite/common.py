@@ -2,9 +2,9 @@
 
 The workload definitions (data, initial weights, batch order) live in
 ``benchmarks/workloads.py``, the implementations (tinygrad_edu and the
-hand-written NumPy floor) in ``benchmarks/implementations.py`` and the
-interleaved timing in ``benchmarks/compare.py``, so asv times exactly what the
-peer comparison times.
+hand-written NumPy floor) in ``benchmarks/implementations.py``, and the step
+runners, warm-up and thread limits come from ``benchmarks/compare.py``, so
+asv times exactly what the peer comparison times.
 
 asv builds every commit into its own environment and runs *this* suite (the
 checked-out one) against it, so a benchmark must cope with a commit that
@@ -17,6 +17,7 @@ import gc
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent
@@ -86,12 +87,20 @@ def runner(impl, workload):
 
 
 def floor_ratio(ours, floor, rounds: int, block_s: float, warmup_s: float) -> float:
-    """Median over interleaved rounds of (our time per call / the floor's), one thread.
+    """Median over interleaved rounds of (our CPU time per call / the floor's), one thread.
 
     Each round times one block of ``ours`` and one of ``floor`` back to back
     (which goes first alternates, as in compare.py), so a machine that slows
     down or speeds up between rounds changes both sides of each round's ratio
-    alike; the median then drops the rounds another process disturbed.
+    alike, and the median drops the rounds that something disturbed.
+
+    The clock is the process's CPU time, not the wall clock (compare.py's):
+    on a shared machine with more runnable processes than cores, a 10 ms block
+    of wall time is stretched by whatever the scheduler runs in between, which
+    CPU time does not count (measured under a load average of 6.7 on 2 cores:
+    the op chain's ratio moved 7.8x between repeats on the wall clock and
+    1.08x on CPU time). What is left is the slowdown of sharing caches and
+    cores, which hits both codes of a round alike.
     """
     compare.limit_threads()  # again: setup may have loaded a library with its own pool
     runners = {"ours": ours, "floor": floor}
@@ -99,7 +108,19 @@ def floor_ratio(ours, floor, rounds: int, block_s: float, warmup_s: float) -> fl
     gc.freeze()
     try:
         blocks = {name: compare.calibrate(fn, warmup_s, block_s) for name, fn in runners.items()}
-        samples = compare.time_interleaved(runners, rounds, blocks)
+        ratios = []
+        for round_index in range(rounds):
+            order = ("ours", "floor") if round_index % 2 == 0 else ("floor", "ours")
+            per_call = {}
+            for name in order:
+                fn, block = runners[name], blocks[name]
+                gc.collect()  # cheap after gc.freeze(); keeps one side's garbage out of the other's
+                start = time.process_time()
+                for _ in range(block):
+                    fn()
+                per_call[name] = (time.process_time() - start) / block
+            if per_call["floor"] > 0:
+                ratios.append(per_call["ours"] / per_call["floor"])
     finally:
         gc.unfreeze()
-    return statistics.median(o / f for o, f in zip(samples["ours"], samples["floor"]))
+    return statistics.median(ratios)
