@@ -3,7 +3,7 @@
 The workload definitions (data, initial weights, batch order) live in
 ``benchmarks/workloads.py``, the implementations (tinygrad_edu and the
 hand-written NumPy floor) in ``benchmarks/implementations.py``, and the step
-runners, warm-up and thread limits come from ``benchmarks/compare.py``, so
+runners and warm-up come from ``benchmarks/compare.py``, so
 asv times exactly what the peer comparison times.
 
 asv builds every commit into its own environment and runs *this* suite (the
@@ -37,9 +37,23 @@ sys.path[:] = _path
 
 from tinygrad_edu import backend  # noqa: E402
 
-# One BLAS thread for every benchmark, as in compare.py: on a shared 2-core
-# machine a multi-threaded BLAS mostly measures the other processes.
-_THREAD_LIMIT = compare.limit_threads()
+
+def one_blas_thread():
+    """One BLAS/OpenMP thread, as compare.py sets (threadpoolctl comes with scikit-learn).
+
+    Not compare.limit_threads(): that also imports torch to limit its threads,
+    which costs seconds per benchmark process and hundreds of MB in peakmem_
+    wherever torch happens to be installed.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(limits=1)
+
+
+# On a shared 2-core machine a multi-threaded BLAS mostly measures the other processes.
+_THREAD_LIMIT = one_blas_thread()
 
 # In an environment asv built, the package must be that commit's, not the work tree's.
 _env_dir = os.environ.get("ASV_ENV_DIR")
@@ -106,7 +120,7 @@ def floor_ratio(ours, floor, rounds: int, block_s: float, warmup_s: float) -> fl
     1.08x on CPU time). What is left is the slowdown of sharing caches and
     cores, which hits both codes of a round alike.
     """
-    compare.limit_threads()  # again: setup may have loaded a library with its own pool
+    one_blas_thread()  # again: setup may have loaded a library with its own pool
     runners = {"ours": ours, "floor": floor}
     gc.collect()
     gc.freeze()
