@@ -137,7 +137,7 @@ def test_every_benchmark_runs_on_the_current_code(history):
         # which on the current code means the suite and the package disagree.
         bad = [v for v in values if v is None or (isinstance(v, float) and math.isnan(v))]
         assert not bad, f"{name}: {values}"
-    assert len(results[FLOOR_RATIO]) == 4 and all(v > 0 for v in results[FLOOR_RATIO])
+    assert len(results[FLOOR_RATIO]) >= 4 and all(v > 0 for v in results[FLOOR_RATIO])
 
 
 def test_publish_writes_a_dashboard_of_the_history(history):
