@@ -81,19 +81,21 @@ def draw(history, commits, machine, info, out: Path) -> None:
     workloads += sorted({w for c in measured for w in history[c]} - set(workloads))
     x = list(range(len(measured)))
 
-    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(11, 4.8), dpi=110)
     for workload in workloads:
         ys = [history[c].get(workload, math.nan) for c in measured]
-        ax.plot(x, ys, marker="o", markersize=3.5, linewidth=1.4, label=LABELS.get(workload, workload))
+        ax.plot(
+            x, ys, marker="o", markersize=3.5, linewidth=1.4, label=LABELS.get(workload, workload)
+        )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.text(x[-1], 1.0, " NumPy floor", va="bottom", ha="right", fontsize=8)
+    ax.text(x[0], 0.97, "NumPy floor = 1", va="top", ha="left", fontsize=8)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("tinygrad_edu time / hand-written NumPy time")
     ax.set_xticks(x)
     ax.set_xticklabels([c[:7] for c in measured], rotation=90, fontsize=7, family="monospace")
     ax.set_xlabel("commit on main, oldest first")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     cpu = info.get("cpu", "?")
     ax.set_title(
         "Floor ratios per commit (asv track_floor_ratio, CPU time, one BLAS thread)\n"
