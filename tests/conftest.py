@@ -77,7 +77,11 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Slow end-to-end tests (tests/test_asv.py) run only when asked for: -m slow.
+    slow_selected = "slow" in (config.getoption("-m") or "")
     for item in items:
+        if "slow" in item.keywords and not slow_selected:
+            item.add_marker(pytest.mark.skip(reason="slow: run with -m slow (.ci/run does)"))
         backend = getattr(item, "callspec", None) and item.callspec.params.get("backend_name")
         for (name, pattern), reason in NOT_APPLICABLE.items():
             if backend == name and pattern in item.nodeid:

@@ -4,7 +4,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 
-from .common import gpu_backends
+from .common import gpu_backends, needs
 
 
 class OpChain:
@@ -17,7 +17,8 @@ class OpChain:
     param_names = ["backend"]
 
     def setup(self, backend_name):
-        self.x0 = tg.tensor(np.linspace(-1, 1, 8), backend=backend_name)
+        with needs("tensor(backend=...)"):
+            self.x0 = tg.tensor(np.linspace(-1, 1, 8), backend=backend_name)
 
     def time_chain_forward_backward(self, backend_name):
         x = self.x0.detach().requires_grad_()
@@ -36,11 +37,13 @@ class DeepChainBackward:
     repeat = 5
 
     def setup(self, backend_name):
-        x = tg.tensor(np.linspace(-1, 1, 8), backend=backend_name, requires_grad=True)
-        y = x
-        for _ in range(5000):
-            y = (y * 0.9999).tanh()
-        self.loss = y.sum()
+        with needs("tensor(backend=...) and backward(retain_graph=...)"):
+            x = tg.tensor(np.linspace(-1, 1, 8), backend=backend_name, requires_grad=True)
+            y = x
+            for _ in range(5000):
+                y = (y * 0.9999).tanh()
+            self.loss = y.sum()
+            self.loss.backward(retain_graph=True)
 
     def time_backward(self, backend_name):
         self.loss.backward(retain_graph=True)

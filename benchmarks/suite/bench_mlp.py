@@ -2,7 +2,9 @@
 
 import tinygrad_edu as tg
 
-from .common import WORKLOADS, gpu_backends, implementations
+from .common import WORKLOADS, gpu_backends, implementations, needs
+
+NN_OPTIM = "nn, optim and nn.functional"
 
 
 class TrainingStep:
@@ -13,9 +15,9 @@ class TrainingStep:
 
     def setup(self, workload_name, backend_name):
         workload = WORKLOADS[workload_name]()
-        with tg.default_backend(backend_name):
+        with needs(NN_OPTIM), tg.default_backend(backend_name):
             self.model = implementations.TinygradEdu().load().mlp(workload)
-        self.model.step()  # warm up
+            self.model.step()  # warm up
 
     def time_step(self, workload_name, backend_name):
         self.model.step()
@@ -37,6 +39,10 @@ class NumpyFloor:
 
 class PeakMemoryW2:
     """Peak memory of 20 W2 training steps, ours and the NumPy floor's."""
+
+    def setup(self):
+        with needs(NN_OPTIM):
+            from tinygrad_edu import nn, optim  # noqa: F401
 
     def peakmem_w2_tinygrad_edu(self):
         model = implementations.TinygradEdu().load().mlp(WORKLOADS["W2_784_512_512_10"]())

@@ -3,9 +3,7 @@
 import contextlib
 import io
 
-from tinygrad_edu import cli
-
-from .common import gpu_backends
+from .common import gpu_backends, needs
 
 
 class TrainEpoch:
@@ -16,9 +14,15 @@ class TrainEpoch:
     number = 1
     repeat = 3
 
+    def setup(self, backend_name):
+        with needs("the tinygrad-edu command line (tinygrad_edu.cli)"):
+            from tinygrad_edu import cli
+
+        self.cli = cli
+
     def time_train_one_epoch(self, backend_name):
         with contextlib.redirect_stdout(io.StringIO()):
-            status = cli.main(
+            status = self.cli.main(
                 ["train", "--epochs", "1", "--no-progress", "--backend", backend_name]
             )
         if status:
