@@ -43,6 +43,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
 from .tensor import Tensor
+from .compile import compile  # noqa: E402, A004  (tg.compile; shadows the builtin only here)
 
 __version__ = "0.1.0"
 
