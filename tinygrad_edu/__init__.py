@@ -43,7 +43,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
 from .tensor import Tensor
-from .compile import compile  # noqa: E402, A004  (tg.compile; shadows the builtin only here)
+from .compile import CompileError, CompileWarning, compile  # noqa: E402, A004  (shadows the builtin here only)
 
 __version__ = "0.1.0"
 
@@ -102,6 +102,10 @@ __all__ = [
     "trace_backward",
     "detect_anomaly",
     "AnomalyError",
+    # capture and replay of a step
+    "compile",
+    "CompileError",
+    "CompileWarning",
     # saving
     "save",
     "load",

@@ -759,6 +759,8 @@ def _discover(fn, args, kwargs) -> _Found:
                     visit(cell.cell_contents, cell_name, depth + 1)
                 except ValueError:  # an empty cell
                     pass
+            for default in (obj.__defaults__ or ()) + tuple((obj.__kwdefaults__ or {}).values()):
+                visit(default, "default", depth + 1)
             for global_name in _global_names(obj.__code__):
                 if global_name in obj.__globals__:
                     visit(obj.__globals__[global_name], global_name, depth + 1)
@@ -856,6 +858,7 @@ class _Slot:
 
 
 _MISSING = object()
+_UNREACHED = object()
 _STATE_NAMES = {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "vmax", "step": "step",
                 "momentum_buffer": "buf", "square_avg": "sq", "sum": "G"}  # fmt: skip
 
@@ -935,6 +938,11 @@ class _Capture:
             stand_in = self._wrap(grad, original.data)
             grad.initial = (original, stand_in)
             tensor.grad = new_tensor(stand_in)
+
+    def wrote_state(self) -> bool:
+        """Whether the capture has written into a state array in place so far."""
+        mutated, var_of = self.trace.mutated, self.trace.var_of
+        return any(slot.vid is not None and var_of[slot.vid] in mutated for slot in self.slots)
 
     def collect_and_restore(self):
         """Return ``(writes, written_in_place)``; put real arrays back everywhere."""
@@ -1506,9 +1514,23 @@ class Compiled:
         _active.trace = capture.trace
         try:
             result = self.fn(*args, **kwargs)
+        except ValueError as err:
+            if "different backends or devices" not in str(err) or capture.wrote_state():
+                raise
+            # A tensor that discovery did not reach met a traced one (before any update):
+            # this signature runs eagerly.
+            result, capture.trace.problem = _UNREACHED, (
+                "it uses a tensor that tg.compile cannot reach (pass it as an argument, or "
+                "keep it in a module or optimizer the step names)"
+            )
         finally:
             _active.trace = None
             writes, in_place = capture.collect_and_restore()
+        if result is _UNREACHED:
+            self._store(signature, variant)
+            variant.reason = capture.trace.problem
+            self._warn(variant.reason)
+            return self.fn(*args, **kwargs)
         trace = capture.trace
         returned, value = _returned(result, trace)
         changed = [
@@ -1528,13 +1550,7 @@ class Compiled:
                 raise CompileError(f"tg.compile(strict=True): {reason}")
             variant.reason = reason
             self._store(signature, variant)
-            if reason not in self._warned:
-                self._warned.add(reason)
-                warnings.warn(
-                    f"tg.compile({_name(self.fn)}): {reason}; this signature runs eagerly",
-                    CompileWarning,
-                    stacklevel=3,
-                )
+            self._warn(reason)
             return value
         title = f"{_name(self.fn)} variant {len(self._variants) + 1}"
         variant.program = _Program(capture, writes, in_place, returned, title)
@@ -1542,6 +1558,15 @@ class Compiled:
         variant.capture_ms = (time.perf_counter() - start) * 1e3
         self._store(signature, variant)
         return value
+
+    def _warn(self, reason):
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(
+                f"tg.compile({_name(self.fn)}): {reason}; this signature runs eagerly",
+                CompileWarning,
+                stacklevel=4,
+            )
 
     def _store(self, signature, variant):
         self._variants[signature] = variant
