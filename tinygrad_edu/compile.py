@@ -127,7 +127,7 @@ class _Trace:
         self.vids = itertools.count()
         self.var_of: dict = {}  # value id -> variable number (in-place writes keep the variable)
         self.consts: dict = {}  # value id -> capture-time value, for values that are constants
-        self.dtype_of: dict = {}  # value id -> dtype (None for Python numbers)
+        self.dtype_of: dict = {}  # value id -> (dtype, shape); (None, None) for Python numbers
         self.hint: dict = {}  # variable -> name hint
         self.raw: dict = {}  # id(raw array) -> its Traced stand-in (raw array kept alive there)
         self.mutated: set = set()  # variables written in place
@@ -138,7 +138,7 @@ class _Trace:
     def new_value(self, value, var=None):
         vid = next(self.vids)
         self.var_of[vid] = vid if var is None else var
-        self.dtype_of[vid] = getattr(value, "dtype", None)
+        self.dtype_of[vid] = (getattr(value, "dtype", None), getattr(value, "shape", None))
         return vid
 
     def template(self, obj):
@@ -234,6 +234,17 @@ class _Held:
 
     def __init__(self, vid):
         self.vid = vid
+
+
+def _flat_refs(obj) -> list:
+    """The ``_Ref`` objects inside a template."""
+    if isinstance(obj, _Ref):
+        return [obj]
+    if isinstance(obj, (tuple, list)):
+        return [ref for item in obj for ref in _flat_refs(item)]
+    if isinstance(obj, dict):
+        return [ref for item in obj.values() for ref in _flat_refs(item)]
+    return []
 
 
 def _refs(args, kwargs) -> list:
@@ -1042,6 +1053,8 @@ class _Program:
         live.update(alias.get(vid, vid) for _, vid in writes if vid is not None)
         live.update(_returned_vids(returned))
         self.reads = [s for s in capture.slots if s.vid is not None and s.vid in live]
+        self.numpy = isinstance(self.trace_sample(kept), np.ndarray)
+        self.reuse = self._plan_reuse(kept, writes, returned)
         self._name_variables(capture, kept, writes, returned)
         code_lines, shown_lines = self._emit(capture, kept, writes, in_place, returned)
         self.counts = {
@@ -1080,7 +1093,8 @@ class _Program:
             pure = not node.effect and node.inplace is None and node.out is not None
             if pure and var_of[node.out] not in mutated:
                 inputs = _refs(node.args, node.kwargs)
-                if node.out in trace.consts and all(vid in folded for vid in inputs):
+                shape_only = node.kind == "call" and node.target.name in _SHAPE_ONLY
+                if node.out in trace.consts and (shape_only or all(v in folded for v in inputs)):
                     folded[node.out] = trace.consts[node.out]
                     continue
                 key = (node.kind, _key_of(node.target), _key_of(node.args), _key_of(node.kwargs))
@@ -1101,6 +1115,70 @@ class _Program:
                 result.append(node)
         result.reverse()
         return result
+
+    # ------------------------------------------------------------ buffer reuse
+    def _plan_reuse(self, kept, writes, returned):
+        """Nodes ``v = a op b`` that can be written ``a op= b`` (measured: see docs/compile.md).
+
+        Allowed when ``a`` is a temporary made by arithmetic in this program, used
+        only as an arithmetic operand (so no view or other reference to its memory
+        exists), read for the last time here, and of the result's shape and dtype.
+        The in-place ufunc loop computes the same numbers into the old buffer and
+        saves an allocation (and, for large arrays, the memory traffic of a new one).
+        Returns {node index: operand position}; ``self.same_var`` maps the result's
+        variable to the operand's.
+        """
+        trace, alias = self.trace, self.alias
+        self.same_var = {}
+        if not kept or not self.numpy:
+            return {}
+        var = lambda vid: trace.var_of[alias.get(vid, vid)]  # noqa: E731
+        fresh, escaped, last_use = set(), set(), {}
+        inputs = {trace.var_of[slot.vid] for slot in self.reads}
+        for position, node in enumerate(kept):
+            operands = []
+            if node.kind in ("binop", "unop"):
+                operands = [a for a in node.args if isinstance(a, _Ref)]
+            elif node.kind == "iop":
+                operands = [a for a in node.args[1:] if isinstance(a, _Ref)]
+            for vid in _refs(node.args, node.kwargs):
+                last_use[var(vid)] = position
+            plain = {id(a) for a in operands}
+            for item in _flat_refs((node.args, node.kwargs)):
+                if id(item) not in plain and not (node.kind == "iop" and item is node.args[0]):
+                    escaped.add(var(item.vid))
+            ufunc = node.kind == "call" and isinstance(node.target.function, np.ufunc)
+            if node.out is not None and (node.kind in ("binop", "unop") or ufunc):
+                fresh.add(var(node.out))
+        for vid in [v for _, v in writes if v is not None] + _returned_vids(returned):
+            escaped.add(var(vid))
+        plan = {}
+        for position, node in enumerate(kept):
+            if node.kind != "binop" or node.target not in _SCALAR_TO_ARRAY or node.out is None:
+                continue
+            candidates = [0, 1] if node.target in ("+", "*") else [0]
+            for index in candidates:
+                operand = node.args[index]
+                if not isinstance(operand, _Ref) or operand.vid in self.folded:
+                    continue
+                v = var(operand.vid)
+                if (
+                    v in fresh and v not in escaped and v not in inputs
+                    and last_use.get(v) == position
+                    and trace.dtype_of[operand.vid] == trace.dtype_of[node.out]
+                    and v not in self.same_var.values()
+                ):  # fmt: skip
+                    plan[position] = index
+                    self.same_var[var(node.out)] = self.same_var.get(v, v)
+                    break
+        return plan
+
+    def trace_sample(self, kept):
+        """A real array of the program's backend (arrays of other backends: no reuse)."""
+        for vid, (dtype, shape) in self.trace.dtype_of.items():
+            if dtype is not None:
+                return np.empty(0) if isinstance(dtype, np.dtype) else None
+        return None
 
     # ------------------------------------------------------------ names
     def _name_variables(self, capture, kept, writes, returned):
@@ -1128,7 +1206,11 @@ class _Program:
         for node in kept:
             if node.out is None or trace.var_of[node.out] in names:
                 continue
+            if trace.var_of[node.out] in self.same_var:
+                continue
             give(trace.var_of[node.out], self._hint(node, names) or f"t{next(counter)}")
+        for merged, target in self.same_var.items():
+            names[merged] = names[target]
         self.names = names
 
     def _hint(self, node, names):
@@ -1159,8 +1241,8 @@ class _Program:
                 code.append(f"        {self._var(slot.vid)} = {slot.read_code()}")
             code.append("    except (KeyError, AttributeError, IndexError, TypeError):")
             code.append("        raise _StaleState from None")
-        for node in kept:
-            line, text = self._line(node)
+        for position, node in enumerate(kept):
+            line, text = self._line(node, self.reuse.get(position))
             code.append("    " + line)
             shown.append(text)
         for slot, vid in writes:
@@ -1253,8 +1335,8 @@ class _Program:
         parts += [(f"{k}={c}", f"{k}={s}") for k, (c, s) in ((k, self._expr(v)) for k, v in kwargs.items())]
         return ", ".join(p[0] for p in parts), ", ".join(p[1] for p in parts)
 
-    def _line(self, node):
-        """One statement of the program, (code, shown)."""
+    def _line(self, node, reuse=None):
+        """One statement of the program, (code, shown); ``reuse``: the operand written in place."""
         kind = node.kind
         out = self._var(node.out) if node.out is not None else None
         if kind == "const":
@@ -1265,6 +1347,9 @@ class _Program:
             if node.target == "neg":
                 return f"{out} = -{args[0][0]}", f"{out} = -{args[0][1]}"
             a, b = args
+            if reuse is not None:
+                a, b = (a, b) if reuse == 0 else (b, a)
+                return f"{a[0]} {node.target}= {b[0]}", f"{a[1]} {node.target}= {b[1]}"
             return f"{out} = {a[0]} {node.target} {b[0]}", f"{out} = {a[1]} {node.target} {b[1]}"
         if kind == "unop":
             return f"{out} = {node.target}{args[0][0]}", f"{out} = {node.target}{args[0][1]}"
@@ -1282,6 +1367,16 @@ class _Program:
             )
         if kind == "attr":
             return f"{out} = {args[0][0]}.{node.target}", f"{out} = {args[0][1]}.{node.target}"
+        if kind == "method" and self.numpy and node.target in _REDUCE_METHODS and len(node.args) == 1:
+            reduce = self._function(_Named(_REDUCE_METHODS[node.target], f"{node.target}_reduce"))
+            axis = self._expr(node.kwargs.get("axis"))[0]
+            keepdims = self._expr(node.kwargs.get("keepdims", False))[0]
+            shown = self._arguments((), node.kwargs)[1]
+            if set(node.kwargs) <= {"axis", "keepdims"}:  # ndarray.sum's Python wrapper, skipped
+                return (
+                    f"{out} = {reduce}({args[0][0]}, {axis}, None, None, {keepdims})",
+                    f"{out} = {args[0][1]}.{node.target}({shown})",
+                )
         if kind == "method":
             rest = self._arguments(node.args[1:], node.kwargs)
             return (
@@ -1320,6 +1415,8 @@ class _Program:
 
 
 builtins_compile = compile  # this module defines its own ``compile``
+# ndarray.sum and .max are Python functions that end in these C calls, with these arguments
+_REDUCE_METHODS = {"sum": np.add.reduce, "max": np.maximum.reduce}
 _ACTIVATIONS = {"tanh", "maximum", "stable_sigmoid", "sigmoid", "exp", "where"}
 
 
