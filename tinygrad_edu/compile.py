@@ -698,20 +698,40 @@ class _Found:
         self.optimizers: list = []
         self.schedulers: list = []
         self._seen: set = set()
+        self._key = None
         self._linear_count = 0
         self._other_count = itertools.count(1)
 
     def key(self) -> tuple:
-        """What of this state the program depends on (see ``compile``)."""
-        return (
-            tuple((t.grad is None, t.data.shape, t.data.dtype) for t, _ in self.tensors),
-            tuple(m.training for m in self.modules),
-            tuple(
-                tuple(value for name, value in group.items() if name not in _READ_AT_REPLAY)
-                for opt in self.optimizers
-                for group in opt.param_groups
-            ),
-        )
+        """What of this state the program depends on (see ``compile``): one flat tuple.
+
+        Built by a generated function (one tuple display instead of nested
+        generators: this runs on every call of a compiled step).
+        """
+        if self._key is None:
+            self._key = self._key_function()
+        try:
+            return self._key()
+        except (IndexError, KeyError):  # param groups replaced: a key no variant has
+            return ("changed", id(self))
+
+    def _key_function(self):
+        names, parts = {}, []
+        for number, (tensor, _) in enumerate(self.tensors):
+            names[f"t{number}"] = tensor
+            parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype"]
+        for number, module in enumerate(self.modules):
+            names[f"m{number}"] = module
+            parts.append(f"m{number}.training")
+        for number, opt in enumerate(self.optimizers):
+            names[f"o{number}"] = opt
+            for g, group in enumerate(opt.param_groups):
+                group_code = f"o{number}.param_groups[{g}]"
+                parts.append(f"len({group_code})")
+                parts += [f"{group_code}[{k!r}]" for k in group if k not in _READ_AT_REPLAY]
+        source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
+        exec(builtins_compile(source, "<tg.compile signature>", "exec"), names)
+        return names["key"]
 
     def objects(self) -> list:
         return self.modules + self.optimizers + self.schedulers
