@@ -762,10 +762,7 @@ def _discover(fn, args, kwargs) -> _Found:
         if isinstance(obj, Module):
             visit_module(obj, name)
         elif isinstance(obj, Optimizer):
-            found.optimizers.append(obj)
-            for group in obj.param_groups:
-                for param in group["params"]:
-                    visit(param, f"p{next(found._other_count)}", depth + 1)
+            found.optimizers.append(obj)  # its parameters: after the modules (which name them)
         elif isinstance(obj, LRScheduler):
             found.schedulers.append(obj)
             visit(obj.optimizer, "optimizer", depth + 1)
@@ -829,6 +826,12 @@ def _discover(fn, args, kwargs) -> _Found:
     for key, arg in kwargs.items():
         if not isinstance(arg, Tensor):
             visit(arg, key, 1)
+    for opt in found.optimizers:
+        for group in opt.param_groups:
+            for param in group["params"]:
+                if id(param) not in found._seen:
+                    found._seen.add(id(param))
+                    found.tensors.append((param, f"p{next(found._other_count)}"))
     return found
 
 
@@ -1202,11 +1205,13 @@ class _Program:
 
     # ------------------------------------------------------------ names
     def _name_variables(self, capture, kept, writes, returned):
-        trace = self.trace
+        """Inputs by their slot (x, W1, lr), results by where they go (dW1, loss), z_k/a_k, t_n."""
+        trace, same = self.trace, self.same_var
         names: dict = {}  # variable -> name
         used = set()
 
         def give(var, name):
+            var = same.get(var, var)  # a result written into an operand's buffer: one name
             if var in names:
                 return
             base, n = name, 2
@@ -1218,18 +1223,20 @@ class _Program:
         for slot in self.reads:
             give(trace.var_of[slot.vid], slot.name)
         for slot, vid in writes:
-            if vid is not None and vid not in self.folded:
+            if vid is not None and self.alias.get(vid, vid) not in self.folded:
                 give(trace.var_of[self.alias.get(vid, vid)], slot.name)
         if returned[0] == "tensor" and returned[1] not in self.folded:
             give(trace.var_of[self.alias.get(returned[1], returned[1])], "loss")
+        for node in kept:  # the lecture's delta_k: what dW_k = a_{k-1}^T @ delta_k multiplies
+            if node.kind == "binop" and node.target == "@" and isinstance(node.args[1], _Ref):
+                made = names.get(same.get(trace.var_of[node.out], trace.var_of[node.out]), "")
+                if made.startswith("dW") and made[2:].isdigit():
+                    give(trace.var_of[self.alias.get(node.args[1].vid, node.args[1].vid)], f"delta{made[2:]}")
         counter = itertools.count(1)
         for node in kept:
-            if node.out is None or trace.var_of[node.out] in names:
-                continue
-            if trace.var_of[node.out] in self.same_var:
-                continue
-            give(trace.var_of[node.out], self._hint(node, names) or f"t{next(counter)}")
-        for merged, target in self.same_var.items():
+            if node.out is not None and same.get(trace.var_of[node.out], trace.var_of[node.out]) not in names:
+                give(trace.var_of[node.out], self._hint(node, names) or f"t{next(counter)}")
+        for merged, target in same.items():
             names[merged] = names[target]
         self.names = names
 
