@@ -727,7 +727,6 @@ class _Found:
             names[f"o{number}"] = opt
             for g, group in enumerate(opt.param_groups):
                 group_code = f"o{number}.param_groups[{g}]"
-                parts.append(f"len({group_code})")
                 parts += [f"{group_code}[{k!r}]" for k in group if k not in _READ_AT_REPLAY]
         source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
         exec(builtins_compile(source, "<tg.compile signature>", "exec"), names)
