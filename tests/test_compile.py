@@ -6,6 +6,7 @@ state after 50 steps. Each also checks that replays really happened (a
 compiled step that silently ran eagerly would pass the comparison).
 """
 
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -461,6 +462,17 @@ def test_explain_names_the_lecture_quantities(capsys):
                  "W1.grad <- dW1"):  # fmt: skip
         assert line in text, line
     assert compiled.source().startswith("def _replay(_args):")
+
+
+def test_the_compile_page_shows_what_explain_prints(capsys, tmp_path, monkeypatch):
+    page = (Path(__file__).resolve().parent.parent / "docs" / "compile.md").read_text()
+    namespace = {"__name__": "docs_compile"}
+    monkeypatch.chdir(tmp_path)
+    for code in re.findall(r"^```python\n(.*?)^```", page, re.MULTILINE | re.DOTALL):
+        exec(code, namespace)
+    shown = re.findall(r"^```text\n(.*?)^```", page, re.MULTILINE | re.DOTALL)[0]
+    assert namespace["text"] == shown.rstrip("\n")
+    assert capsys.readouterr().out.endswith(shown)
 
 
 def test_bad_arguments_are_refused():
