@@ -499,3 +499,30 @@ def test_other_backends_replay_to_1e_12(other):
         for x, y in batches_of(workload, "float64", 6)
     ]
     assert_same_training(build, batches, steps=20, equal=False)
+
+
+def test_jax_replays_eagerly_with_the_same_numbers():
+    if "jax" not in tg.backends():
+        pytest.skip("jax is not installed here")
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.random((16, 2)).astype("float32"), backend="jax")
+    y = tg.tensor(rng.integers(0, 3, 16), backend="jax")
+    results = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)).to(backend="jax")
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step) if compiled else step
+        losses = [run(x, y).numpy() for _ in range(10)]
+        results.append((losses, [p.numpy() for p in model.parameters()]))
+    assert all(np.array_equal(a, b) for a, b in zip(results[0][0], results[1][0], strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
+    assert "eager" not in run.variants[0]

@@ -130,6 +130,7 @@ class _Trace:
         self.dtype_of: dict = {}  # value id -> (dtype, shape); (None, None) for Python numbers
         self.hint: dict = {}  # variable -> name hint
         self.raw: dict = {}  # id(raw array) -> its Traced stand-in (raw array kept alive there)
+        self.raw_types: set = set()  # the real array types of the traced values
         self.mutated: set = set()  # variables written in place
         self.value_read: str | None = None  # where a Python value was read, if anywhere
         self.problem: str | None = None  # another reason the capture cannot be used
@@ -137,6 +138,8 @@ class _Trace:
     # ------------------------------------------------------------ values
     def new_value(self, value, var=None):
         vid = next(self.vids)
+        if value is not None and not isinstance(value, (int, float)):
+            self.raw_types.add(np.ndarray if isinstance(value, np.generic) else type(value))
         self.var_of[vid] = vid if var is None else var
         self.dtype_of[vid] = (getattr(value, "dtype", None), getattr(value, "shape", None))
         return vid
@@ -377,6 +380,8 @@ class _Traced:
         return trace.record("binop", symbol, args, {}, run)
 
     def _inplace(self, symbol, other):
+        if not backend.is_mutable(type(self).namespace._xp):  # JAX: ``a += b`` rebinds a
+            return self._binary(symbol, other)
         trace = _trace()
         real_other = _real_of(other)
         shown = _scalar_operand(self.value, other, symbol)
@@ -1197,10 +1202,8 @@ class _Program:
 
     def trace_sample(self, kept):
         """A real array of the program's backend (arrays of other backends: no reuse)."""
-        for vid, (dtype, shape) in self.trace.dtype_of.items():
-            if dtype is not None:
-                return np.empty(0) if isinstance(dtype, np.dtype) else None
-        return None
+        types_seen = set(self.trace.raw_types)
+        return np.empty(0) if types_seen and types_seen <= {np.ndarray} else None
 
     # ------------------------------------------------------------ names
     def _name_variables(self, capture, kept, writes, returned):
