@@ -526,3 +526,53 @@ def test_jax_replays_eagerly_with_the_same_numbers():
     assert all(np.array_equal(a, b) for a, b in zip(results[0][0], results[1][0], strict=True))
     assert all(np.array_equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
     assert "eager" not in run.variants[0]
+
+
+# ------------------------------------------------------------ 6. fit and the command line
+def test_fit_with_compile_gives_the_eager_run(monkeypatch):
+    loop = sys.modules["tinygrad_edu.train.loop"]
+    made = []
+    monkeypatch.setattr(loop, "compile_step", lambda fn: made.append(tg.compile(fn)) or made[-1])
+    X, y = small_data("float32", n=50)
+    runs = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.2), nn.Linear(16, 3))
+        opt = optim.Adam(model.parameters(), lr=1e-2)
+        loader = DataLoader(X, y, batch_size=16, shuffle=True, seed=1)  # a smaller last batch
+        history = tg.train.fit(
+            model, F.cross_entropy, opt, loader, loader, epochs=4, progress=False,
+            scheduler=lr_scheduler.StepLR(opt, step_size=1, gamma=0.5), compile=compiled,
+        )  # fmt: skip
+        runs.append((history, [p.numpy() for p in model.parameters()]))
+    (eager, eager_params), (compiled, params) = runs
+    assert eager["loss"] == compiled["loss"] and eager["val_accuracy"] == compiled["val_accuracy"]
+    assert all(np.array_equal(a, b) for a, b in zip(eager_params, params, strict=True))
+    assert len(made) == 1 and len(made[0].variants) == 2
+    assert all("eager" not in v for v in made[0].variants)
+
+
+def test_fit_with_compile_refuses_closure_optimizers():
+    X, y = small_data("float64")
+    model = nn.Linear(6, 3, dtype="float64")
+    with pytest.raises(ValueError, match="LBFGS re-evaluates the loss"):
+        tg.train.fit(
+            model, F.cross_entropy, optim.LBFGS(model.parameters()), DataLoader(X, y, 8),
+            epochs=1, progress=False, compile=True,
+        )  # fmt: skip
+
+
+def test_train_command_with_compile_prints_the_eager_numbers(tmp_path):
+    import subprocess
+
+    outputs = []
+    for extra in ([], ["--compile"]):
+        command = [
+            sys.executable, "-m", "tinygrad_edu", "train", "--dataset", "digits", "--epochs", "2",
+            "--no-progress", *extra,
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "CompileWarning" not in result.stderr
+        outputs.append([line for line in result.stdout.splitlines() if not line.startswith("time")])
+    assert outputs[0] == outputs[1]

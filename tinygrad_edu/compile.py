@@ -784,8 +784,8 @@ def _discover(fn, args, kwargs) -> _Found:
             visit(obj.__self__, "self", depth + 1)
             visit(obj.__func__, name, depth + 1)
         elif isinstance(obj, types.FunctionType):
-            if os.path.abspath(obj.__code__.co_filename).startswith(_PACKAGE_DIR):
-                return  # the library's own functions reach no user state
+            if depth and os.path.abspath(obj.__code__.co_filename).startswith(_PACKAGE_DIR):
+                return  # the library's own functions (loss functions...) reach no user state
             for cell_name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
                 try:
                     visit(cell.cell_contents, cell_name, depth + 1)
