@@ -363,7 +363,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--skip-peers",
         action="store_true",
-        help="time only the NumPy floor, tinygrad_edu (eager, compiled) and PyTorch (quicker while tuning)",
+        help="time only the NumPy floor, tinygrad_edu (eager and compiled) and PyTorch",
     )
     args = parser.parse_args(argv)
     quick = args.quick

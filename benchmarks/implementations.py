@@ -556,7 +556,9 @@ class JaxJit:
                 return [p - lr * g for p, g in zip(params, grads, strict=True)]
 
             self.update = jax.jit(update)
-            self.data = _BatchCycler([(jnp.asarray(x), jnp.asarray(y)) for x, y in workload.batches])
+            self.data = _BatchCycler(
+                [(jnp.asarray(x), jnp.asarray(y)) for x, y in workload.batches]
+            )
             self.parameters = [
                 jnp.asarray(p) for pair in zip(workload.weights, workload.biases, strict=True)
                 for p in pair

@@ -59,7 +59,9 @@ def _state_arrays(model, opt):
     for state in opt.state.values():
         for key in sorted(state):
             value = state[key]
-            arrays.append(np.asarray(tg.Tensor(value).numpy()) if hasattr(value, "shape") else value)
+            arrays.append(
+                np.asarray(tg.Tensor(value).numpy()) if hasattr(value, "shape") else value
+            )
     return arrays
 
 
@@ -71,9 +73,7 @@ def assert_same_training(build, batches, steps=STEPS, every_epoch_factory=None, 
     (eager_losses, eager_state, _), (losses, state, step) = results
     assert step.variants and all("eager" not in v for v in step.variants), step.variants
     assert len(eager_state) == len(state)
-    compare = (
-        np.array_equal if equal else lambda a, b: np.allclose(a, b, rtol=1e-12, atol=1e-12)
-    )
+    compare = np.array_equal if equal else lambda a, b: np.allclose(a, b, rtol=1e-12, atol=1e-12)
     for number, (a, b) in enumerate(zip(eager_losses, losses, strict=True)):
         assert compare(a, b), f"loss of step {number}: {a} != {b}"
     for number, (a, b) in enumerate(zip(eager_state, state, strict=True)):
@@ -175,7 +175,9 @@ def test_momentum_under_a_schedule_reads_lr_on_every_call(schedule, dtype):
 
     batches = batches_of(workload, dtype, 8)
     step = assert_same_training(
-        mlp_builder(workload, dtype, make_optimizer), batches, every_epoch_factory=every_epoch_factory
+        mlp_builder(workload, dtype, make_optimizer),
+        batches,
+        every_epoch_factory=every_epoch_factory,
     )
     assert len(step.variants) == 1  # lr changed every epoch, and nothing was captured again
 
@@ -495,8 +497,7 @@ def test_other_backends_replay_to_1e_12(other):
         return model, optim.SGD(model.parameters(), lr=workload.lr), loss_fn
 
     batches = [
-        (x.to(backend=other), y.to(backend=other))
-        for x, y in batches_of(workload, "float64", 6)
+        (x.to(backend=other), y.to(backend=other)) for x, y in batches_of(workload, "float64", 6)
     ]
     assert_same_training(build, batches, steps=20, equal=False)
 

@@ -20,6 +20,7 @@ from .backend import (
     set_default_backend,
     set_default_dtype,
 )
+from .compile import CompileError, CompileWarning, compile  # noqa: A004 (builtin, here only)
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .function import Function
 from .functional import (
@@ -43,7 +44,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
 from .tensor import Tensor
-from .compile import CompileError, CompileWarning, compile  # noqa: E402, A004  (shadows the builtin here only)
 
 __version__ = "0.1.0"
 

@@ -191,7 +191,11 @@ class _Trace:
             return writes if result is None or _real_of(result) is writes.value else result
         if result is None:
             return None
-        if not _is_raw_array(result) and isinstance(result, (int, float, complex)) and kind != "scalar":
+        if (
+            not _is_raw_array(result)
+            and isinstance(result, (int, float, complex))
+            and kind != "scalar"
+        ):
             return result  # metadata (a size, a dtype test), not data
         constant = not effect and (
             all(vid in self.consts for vid in inputs)
@@ -207,7 +211,9 @@ class _Trace:
                 self.consts[node.out] = result
             parts = []
             for position, item in enumerate(result):
-                part = self.record("getitem", None, (_Held(node.out), position), {}, lambda i=item: i)
+                part = self.record(
+                    "getitem", None, (_Held(node.out), position), {}, lambda i=item: i
+                )
                 parts.append(part)
             return type(result)(parts)
         else:
@@ -289,7 +295,7 @@ def _is_raw_array(obj) -> bool:
 
 
 def _user_line() -> str:
-    """``file:line: code`` of the innermost frame outside tinygrad_edu (where the user's code is)."""
+    """``file:line (code)`` of the innermost frame outside tinygrad_edu: the user's line."""
     frame = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame = frame.f_back
@@ -534,9 +540,7 @@ def _add_operators():
     """``__add__``, ``__radd__``, ``__iadd__``, ``__lt__``... on ``_Traced``, all recorded."""
     for name, symbol in _BINARY.items():
         setattr(_Traced, f"__{name}__", lambda self, other, s=symbol: self._binary(s, other))
-        setattr(
-            _Traced, f"__r{name}__", lambda self, other, s=symbol: self._binary(s, other, True)
-        )
+        setattr(_Traced, f"__r{name}__", lambda self, other, s=symbol: self._binary(s, other, True))
         if symbol in _INPLACE_FUNCTIONS:
             setattr(_Traced, f"__i{name}__", lambda self, other, s=symbol: self._inplace(s, other))
     for name, symbol in _COMPARE.items():
@@ -598,9 +602,10 @@ def _add_scalar_operators():
     for name in _COMPARE:  # comparing decides a branch: a value read
 
         def compare(self, other, name=name):
-            return self._read("a comparison of a state number", lambda v: getattr(v, f"__{name}__")(
-                _real_of(other)
-            ))
+            return self._read(
+                "a comparison of a state number",
+                lambda v: getattr(v, f"__{name}__")(_real_of(other)),
+            )
 
         setattr(_Sym, f"__{name}__", compare)
 
@@ -652,7 +657,9 @@ class _TracingNamespace:
         real = check(xp, _real_of(array), *args)
         trace = _trace()
         if real:
-            node = _Node("guard", _Named(check, check.__name__), trace.template((xp, array) + args), {})
+            node = _Node(
+                "guard", _Named(check, check.__name__), trace.template((xp, array) + args), {}
+            )
             node.effect = True
             trace.nodes.append(node)
         return real
@@ -797,7 +804,7 @@ def _discover(fn, args, kwargs) -> _Found:
                 if global_name in obj.__globals__:
                     visit(obj.__globals__[global_name], global_name, depth + 1)
         elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
-            if callable(obj) and hasattr(type(obj), "__call__"):
+            if callable(obj):  # a callable object: what its __call__ reads
                 visit(type(obj).__call__, name, depth + 1)
             for attribute, item in vars(obj).items():
                 visit(item, attribute, depth + 1)
@@ -1233,10 +1240,16 @@ class _Program:
             if node.kind == "binop" and node.target == "@" and isinstance(node.args[1], _Ref):
                 made = names.get(same.get(trace.var_of[node.out], trace.var_of[node.out]), "")
                 if made.startswith("dW") and made[2:].isdigit():
-                    give(trace.var_of[self.alias.get(node.args[1].vid, node.args[1].vid)], f"delta{made[2:]}")
+                    give(
+                        trace.var_of[self.alias.get(node.args[1].vid, node.args[1].vid)],
+                        f"delta{made[2:]}",
+                    )
         counter = itertools.count(1)
         for node in kept:
-            if node.out is not None and same.get(trace.var_of[node.out], trace.var_of[node.out]) not in names:
+            if (
+                node.out is not None
+                and same.get(trace.var_of[node.out], trace.var_of[node.out]) not in names
+            ):
                 give(trace.var_of[node.out], self._hint(node, names) or f"t{next(counter)}")
         for merged, target in same.items():
             names[merged] = names[target]
@@ -1331,7 +1344,9 @@ class _Program:
             )
         if isinstance(obj, list):
             parts = [self._expr(item) for item in obj]
-            return "[" + ", ".join(p[0] for p in parts) + "]", "[" + ", ".join(p[1] for p in parts) + "]"
+            return "[" + ", ".join(p[0] for p in parts) + "]", "[" + ", ".join(
+                p[1] for p in parts
+            ) + "]"
         if obj is None or obj is Ellipsis or type(obj) in (bool, int, str):
             return repr(obj), ("..." if obj is Ellipsis else repr(obj))
         if type(obj) is float and math.isfinite(obj):
@@ -1361,7 +1376,10 @@ class _Program:
 
     def _arguments(self, args, kwargs):
         parts = [self._expr(a) for a in args]
-        parts += [(f"{k}={c}", f"{k}={s}") for k, (c, s) in ((k, self._expr(v)) for k, v in kwargs.items())]
+        parts += [
+            (f"{k}={c}", f"{k}={s}")
+            for k, (c, s) in ((k, self._expr(v)) for k, v in kwargs.items())
+        ]
         return ", ".join(p[0] for p in parts), ", ".join(p[1] for p in parts)
 
     def _line(self, node, reuse=None):
@@ -1396,7 +1414,12 @@ class _Program:
             )
         if kind == "attr":
             return f"{out} = {args[0][0]}.{node.target}", f"{out} = {args[0][1]}.{node.target}"
-        if kind == "method" and self.numpy and node.target in _REDUCE_METHODS and len(node.args) == 1:
+        if (
+            kind == "method"
+            and self.numpy
+            and node.target in _REDUCE_METHODS
+            and len(node.args) == 1
+        ):
             reduce = self._function(_Named(_REDUCE_METHODS[node.target], f"{node.target}_reduce"))
             axis = self._expr(node.kwargs.get("axis"))[0]
             keepdims = self._expr(node.kwargs.get("keepdims", False))[0]
@@ -1608,7 +1631,10 @@ class Compiled:
         return self._capture(signature, args, kwargs)
 
     def _signature(self, args, kwargs):
-        parts = [thread_mode.grad_enabled, thread_mode.tracer is None and ProcessMode.anomaly is None]
+        parts = [
+            thread_mode.grad_enabled,
+            thread_mode.tracer is None and ProcessMode.anomaly is None,
+        ]
         for arg in args:
             parts.append(_argument_key(arg))
         for key in sorted(kwargs) if kwargs else ():
@@ -1627,7 +1653,11 @@ class Compiled:
     # ------------------------------------------------------------ capturing
     def _capture(self, signature, args, kwargs):
         found = _discover(self.fn, args, kwargs)
-        if self._found is None or self._found.key() != found.key() or _ids(found) != _ids(self._found):
+        if (
+            self._found is None
+            or self._found.key() != found.key()
+            or _ids(found) != _ids(self._found)
+        ):
             self._found = found
             signature = self._signature(args, kwargs)
         variant = self._variants.get(signature) or _Variant(signature)
@@ -1645,9 +1675,12 @@ class Compiled:
                 raise
             # A tensor that discovery did not reach met a traced one (before any update):
             # this signature runs eagerly.
-            result, capture.trace.problem = _UNREACHED, (
-                "it uses a tensor that tg.compile cannot reach (pass it as an argument, or "
-                "keep it in a module or optimizer the step names)"
+            result, capture.trace.problem = (
+                _UNREACHED,
+                (
+                    "it uses a tensor that tg.compile cannot reach (pass it as an argument, or "
+                    "keep it in a module or optimizer the step names)"
+                ),
             )
         finally:
             _active.trace = None
@@ -1664,7 +1697,9 @@ class Compiled:
             if numbers.get((_, name), old) != old
         ]  # fmt: skip
         if trace.value_read is None and trace.problem is None and changed:
-            trace.problem = f"a Python number of the state changed during the capture ({changed[0]})"
+            trace.problem = (
+                f"a Python number of the state changed during the capture ({changed[0]})"
+            )
         if _state_structure(found) != structure and trace.problem is None:
             if variant.attempts < 3:  # the first steps still create optimizer state: try again
                 self._seen[signature] = 1
@@ -1703,7 +1738,7 @@ class Compiled:
     # ------------------------------------------------------------ looking at it
     @property
     def variants(self) -> list:
-        """One dict per captured signature: ``inputs``, ``capture_ms``, counts, or ``eager`` reason."""
+        """One dict per signature: ``inputs``, ``capture_ms`` and counts, or why it is eager."""
         rows = []
         for variant in self._variants.values():
             if variant.program is None:
@@ -1711,7 +1746,11 @@ class Compiled:
             else:
                 program = variant.program
                 rows.append(
-                    {"inputs": program.description, "capture_ms": variant.capture_ms, **program.counts}
+                    {
+                        "inputs": program.description,
+                        "capture_ms": variant.capture_ms,
+                        **program.counts,
+                    }
                 )
         return rows
 

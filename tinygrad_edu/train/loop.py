@@ -14,10 +14,10 @@ import math
 import time
 
 from .. import backend as backends
-from ..compile import compile as compile_step
-from ..optim import LBFGS, NewtonCG
 from ..autograd import no_grad
+from ..compile import compile as compile_step
 from ..data import DataLoader
+from ..optim import LBFGS, NewtonCG
 from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .history import History
