@@ -401,8 +401,13 @@ def test_returned_tensors_are_detached_and_grads_overwritten():
     assert loss.grad_fn is None and not loss.requires_grad
     assert np.array_equal(extra["out"].numpy(), loss.numpy() * 2)
     first = model[0].weight.grad
+    before = first.numpy().copy()
     compiled(x, y)
-    assert model[0].weight.grad is not first  # the next replay's gradient replaces it
+    grad = model[0].weight.grad
+    assert grad is first and not np.array_equal(before, grad.numpy())  # overwritten in place
+    model[0].weight.grad = mine = tg.Tensor(np.zeros((3, 4)))
+    compiled(x, y)  # a .grad set from outside is replaced, never written into
+    assert model[0].weight.grad is not mine and not mine.numpy().any()
 
 
 def test_a_graph_recorded_before_a_replayed_step_is_stale():

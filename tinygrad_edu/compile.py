@@ -865,11 +865,13 @@ def _identifier(name: str) -> str:
 class _Slot:
     """One place the program reads or writes: ``holder.data``, ``holder.grad``, ``holder[key]``."""
 
-    __slots__ = ("kind", "holder", "key", "expr", "name", "initial", "vid")
+    __slots__ = ("kind", "holder", "key", "expr", "name", "initial", "vid", "_number")
+    _count = itertools.count()
 
     def __init__(self, kind, holder, key, expr, name):
         self.kind, self.holder, self.key, self.expr, self.name = kind, holder, key, expr, name
         self.initial = self.vid = None
+        self._number = next(_Slot._count) if kind == "grad" else None
 
     def get(self):
         if self.kind == "data":
@@ -897,8 +899,18 @@ class _Slot:
         if self.kind == "data":
             return f"{self.expr}.data = {value_code}"
         if self.kind == "grad":
-            wrapped = "None" if value_code is None else f"_wrap({value_code})"
-            return f"{self.expr}.grad = {wrapped}"
+            if value_code is None:
+                return f"{self.expr}.grad = None"
+            # The Tensor this program put in .grad last time gets the new array (as CUDA graphs
+            # overwrite their outputs): no new Tensor per parameter per step.
+            made, holder = f"_made[{self._number}]", self.expr
+            return "\n    ".join(
+                (
+                    f"_grad = {holder}.grad",
+                    f"if _grad is not None and _grad is {made}: _grad.data = {value_code}",
+                    f"else: {made} = {holder}.grad = _wrap({value_code})",
+                )
+            )
         return f"{self.expr}[{self.key!r}] = {value_code}"
 
 
@@ -1076,7 +1088,7 @@ class _Program:
         kept = self._drop_dead(kept, needed, trace, alias)
         self._globals = {
             "_wrap": new_tensor, "_GuardFailed": _GuardFailed, "_StaleState": _StaleState,
-            "_mark": mark_written_in_place, "_fresh": _fresh,
+            "_mark": mark_written_in_place, "_fresh": _fresh, "_made": _MadeGrads(),
         }  # fmt: skip
         self._globals.update(capture.globals)
         self._names_of_functions: dict = {}
@@ -1470,6 +1482,13 @@ builtins_compile = compile  # this module defines its own ``compile``
 # ndarray.sum and .max are Python functions that end in these C calls, with these arguments
 _REDUCE_METHODS = {"sum": np.add.reduce, "max": np.maximum.reduce}
 _ACTIVATIONS = {"tanh", "maximum", "stable_sigmoid", "sigmoid", "exp", "where"}
+
+
+class _MadeGrads(dict):
+    """slot number -> the gradient Tensor a program made last (see _Slot.write_code)."""
+
+    def __missing__(self, key):
+        return None
 
 
 def _fresh(array):
