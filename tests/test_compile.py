@@ -308,6 +308,33 @@ def test_printing_a_tensor_in_the_step_falls_back():
             compiled(x)
 
 
+def test_a_scheduler_stepped_inside_the_step_runs_eagerly_with_a_warning():
+    model, opt, x, y = _regression_setup()
+    eager_model, eager_opt, _, _ = _regression_setup()
+    schedulers = [lr_scheduler.StepLR(o, step_size=2, gamma=0.5) for o in (opt, eager_opt)]
+
+    def make(model, opt, scheduler):
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            scheduler.step()  # a Python number (last_epoch) changes inside the step
+            return loss
+
+        return step
+
+    compiled = tg.compile(make(model, opt, schedulers[0]))
+    eager = make(eager_model, eager_opt, schedulers[1])
+    with pytest.warns(tg.CompileWarning, match="last_epoch"):
+        for _ in range(6):
+            compiled(x, y)
+            eager(x, y)
+    assert schedulers[0].last_epoch == schedulers[1].last_epoch == 6
+    for p, q in zip(model.parameters(), eager_model.parameters(), strict=True):
+        assert np.array_equal(p.numpy(), q.numpy())
+
+
 def test_a_changed_hyperparameter_captures_again():
     model, opt, x, y = _regression_setup()
     eager_model, eager_opt, _, _ = _regression_setup()
