@@ -297,6 +297,8 @@ class TinygradEduCompiled(TinygradEdu):
         def run():
             return compiled(tg.tensor(x0, requires_grad=True)).numpy()
 
+        run()  # eager, then the capture: compare.py's check then sees a replay
+        run()
         return run
 
 

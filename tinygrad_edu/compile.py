@@ -1689,6 +1689,7 @@ class Compiled:
         _active.trace = capture.trace
         try:
             result = self.fn(*args, **kwargs)
+            returned, value = _returned(result, capture.trace)  # before the real arrays are back
         except ValueError as err:
             if "different backends or devices" not in str(err) or capture.wrote_state():
                 raise
@@ -1710,7 +1711,6 @@ class Compiled:
             self._warn(variant.reason)
             return self.fn(*args, **kwargs)
         trace = capture.trace
-        returned, value = _returned(result, trace)
         changed = [
             name for (_, name), old in _python_numbers(found.objects()).items()
             if numbers.get((_, name), old) != old
