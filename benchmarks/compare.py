@@ -43,6 +43,7 @@ except ImportError:  # run as a script
 FLOOR = impls.NumpyFloor.name
 TORCH = impls.Torch.name
 TINY = impls.TinygradEdu.name
+COMPILED = impls.TinygradEduCompiled.name
 CHECK_STEPS = 5
 
 
@@ -362,7 +363,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--skip-peers",
         action="store_true",
-        help="time only the NumPy floor, tinygrad_edu and PyTorch (quicker while tuning)",
+        help="time only the NumPy floor, tinygrad_edu (eager and compiled) and PyTorch",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -380,7 +381,7 @@ def main(argv=None):
     t_start = time.perf_counter()
     loaded, skipped = load_implementations()
     if args.skip_peers:
-        loaded = [impl for impl in loaded if impl.name in (FLOOR, TINY, TORCH)]
+        loaded = [impl for impl in loaded if impl.name in (FLOOR, TINY, COMPILED, TORCH)]
     _limiter, pools = limit_threads()
     info = environment(pools, loaded, skipped)
     print_environment(info)

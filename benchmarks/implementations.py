@@ -250,6 +250,58 @@ class TinygradEdu:
         return run
 
 
+class TinygradEduCompiled(TinygradEdu):
+    """The same step and chain under ``tg.compile``: captured once, then replayed."""
+
+    name = "tinygrad_edu compiled"
+
+    class MLP(TinygradEdu.MLP):
+        def __init__(self, tg, workload):
+            super().__init__(tg, workload)
+            model, opt, loss_fn = self.model, self.opt, self.loss_fn
+
+            def train_step(x, y):
+                opt.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                opt.step()
+                return loss
+
+            self.compiled = tg.compile(train_step)
+
+        def step(self):
+            x, y = self.data.next_batch()
+            self.compiled(x, y)
+
+    def chain(self, workload):
+        tg = self.tg
+        mul, add = wl.CHAIN_MUL, wl.CHAIN_ADD
+        ops = {
+            "mul": lambda t: t * mul,
+            "add": lambda t: t + add,
+            "tanh": lambda t: t.tanh(),
+            "sin": lambda t: t.sin(),
+        }
+        chain = [ops[name] for name in chain_op_names(workload.n_ops)]
+        x0 = workload.x0
+
+        def forward_backward(x):
+            y = x
+            for op in chain:
+                y = op(y)
+            y.sum().backward()
+            return x.grad
+
+        compiled = tg.compile(forward_backward)
+
+        def run():
+            return compiled(tg.tensor(x0, requires_grad=True)).numpy()
+
+        run()  # eager, then the capture: compare.py's check then sees a replay
+        run()
+        return run
+
+
 # --------------------------------------------------------------------------
 # (c) PyTorch eager on the CPU
 # --------------------------------------------------------------------------
@@ -461,4 +513,86 @@ class MyGrad:
         return run
 
 
-ALL = [NumpyFloor, TinygradEdu, Torch, HipsAutograd, MyGrad]
+# --------------------------------------------------------------------------
+# (f) JAX: the whole step under jax.jit, XLA pinned to one CPU thread
+# --------------------------------------------------------------------------
+class JaxJit:
+    name = "jax.jit"
+
+    def load(self):
+        import os
+        import sys
+
+        if "jax" not in sys.modules:  # XLA reads its thread settings once, at import
+            os.environ["XLA_FLAGS"] = (
+                os.environ.get("XLA_FLAGS", "")
+                + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            ).strip()
+            os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # the op chain is float64
+        self.jax = jax
+        return self
+
+    class MLP:
+        def __init__(self, jax, workload):
+            jnp = jax.numpy
+            act = (lambda z: jnp.maximum(z, 0.0)) if workload.activation == "relu" else jnp.tanh
+            lr = workload.lr
+
+            def loss(params, x, y):
+                a = x
+                n_layers = len(params) // 2
+                for layer in range(n_layers):
+                    a = a @ params[2 * layer] + params[2 * layer + 1]
+                    if layer < n_layers - 1:
+                        a = act(a)
+                if workload.loss == "cross_entropy":
+                    log_probs = a - jax.nn.logsumexp(a, axis=1, keepdims=True)
+                    return -jnp.mean(jnp.take_along_axis(log_probs, y[:, None], axis=1))
+                return jnp.mean((a - y) ** 2)
+
+            def update(params, x, y):
+                grads = jax.grad(loss)(params, x, y)
+                return [p - lr * g for p, g in zip(params, grads, strict=True)]
+
+            self.update = jax.jit(update)
+            self.data = _BatchCycler(
+                [(jnp.asarray(x), jnp.asarray(y)) for x, y in workload.batches]
+            )
+            self.parameters = [
+                jnp.asarray(p) for pair in zip(workload.weights, workload.biases, strict=True)
+                for p in pair
+            ]  # fmt: skip
+
+        def step(self):
+            x, y = self.data.next_batch()
+            self.parameters = self.update(self.parameters, x, y)
+            self.parameters[0].block_until_ready()
+
+        def params(self):
+            return [np.asarray(p) for p in self.parameters]
+
+    def mlp(self, workload):
+        return self.MLP(self.jax, workload)
+
+    def chain(self, workload):
+        jax = self.jax
+        jnp = jax.numpy
+        mul, add = wl.CHAIN_MUL, wl.CHAIN_ADD
+        ops = {"mul": lambda t: t * mul, "add": lambda t: t + add, "tanh": jnp.tanh, "sin": jnp.sin}
+        chain = [ops[name] for name in chain_op_names(workload.n_ops)]
+
+        def f(x):
+            y = x
+            for op in chain:
+                y = op(y)
+            return jnp.sum(y)
+
+        grad_f = jax.jit(jax.grad(f))
+        x0 = jnp.asarray(workload.x0)
+        return lambda: np.asarray(grad_f(x0))
+
+
+ALL = [NumpyFloor, TinygradEdu, TinygradEduCompiled, Torch, HipsAutograd, MyGrad, JaxJit]

@@ -20,6 +20,7 @@ from .backend import (
     set_default_backend,
     set_default_dtype,
 )
+from .compile import CompileError, CompileWarning, compile  # noqa: A004 (builtin, here only)
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .function import Function
 from .functional import (
@@ -101,6 +102,10 @@ __all__ = [
     "trace_backward",
     "detect_anomaly",
     "AnomalyError",
+    # capture and replay of a step
+    "compile",
+    "CompileError",
+    "CompileWarning",
     # saving
     "save",
     "load",

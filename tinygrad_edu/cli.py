@@ -163,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(train)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument(
+        "--compile",
+        action="store_true",
+        help="capture each training step once with tg.compile and replay it (same numbers)",
+    )
+    train.add_argument(
         "--epochs",
         type=_positive_int,
         help="total epochs (a resumed run counts the checkpoint's epochs too)",
@@ -479,8 +484,12 @@ def _physical_memory() -> int | None:
         return None
 
 
-def train_model(config: dict, backend: str, progress: bool, checkpoint=None, resume=None):
+def train_model(
+    config: dict, backend: str, progress: bool, checkpoint=None, resume=None, compiled=False
+):
     """Build the recipe's data, model and optimizer from ``config`` and fit.
+
+    ``compiled``: train through ``tg.compile`` (``fit(compile=True)``).
 
     Returns ``(model, history, splits, loss_fn, seconds)``.
     """
@@ -524,6 +533,7 @@ def train_model(config: dict, backend: str, progress: bool, checkpoint=None, res
         progress=progress,
         task=recipe.task,
         extra={"config": config},
+        compile=compiled,
     )
     return model, history, splits, loss_fn, time.perf_counter() - started
 
@@ -539,7 +549,7 @@ def run_train(args) -> int:
     _check_output(args.save, "--save")
     _check_output(checkpoint, "--checkpoint")
     model, history, splits, loss_fn, seconds = train_model(
-        config, args.backend, not args.no_progress, checkpoint, args.resume
+        config, args.backend, not args.no_progress, checkpoint, args.resume, args.compile
     )
     if history.interrupted:
         where = f"; checkpoint in {checkpoint} (continue with --resume {checkpoint})"

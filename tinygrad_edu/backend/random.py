@@ -38,11 +38,15 @@ def manual_seed(seed: int) -> None:
 
 def standard_normal(shape, xp, dtype, device=None, seed=None):
     """N(0, 1) numbers drawn on the host (seeded generator) and moved to ``xp``."""
+    if seed is None and getattr(type(xp), "records_calls", False):  # tg.compile records the draw
+        return xp.record_draw(standard_normal, shape, dtype, device=device)
     generator = np.random.default_rng(seed) if seed is not None else host_random()
     return from_numpy(generator.standard_normal(shape).astype(dtype_name(dtype)), xp, device)
 
 
 def uniform(shape, xp, dtype, low=0.0, high=1.0, device=None):
     """U(low, high) numbers drawn on the host generator and moved to ``xp``."""
+    if getattr(type(xp), "records_calls", False):  # tg.compile records the draw (compile.py)
+        return xp.record_draw(uniform, shape, dtype, low=low, high=high, device=device)
     values = host_random().uniform(low, high, shape).astype(dtype_name(dtype))
     return from_numpy(values, xp, device)

@@ -15,7 +15,9 @@ import time
 
 from .. import backend as backends
 from ..autograd import no_grad
+from ..compile import compile as compile_step
 from ..data import DataLoader
+from ..optim import LBFGS, NewtonCG
 from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .history import History
@@ -39,6 +41,7 @@ def fit(
     scheduler=None,
     task: str | None = None,
     extra: dict | None = None,
+    compile: bool = False,  # noqa: A002  (the name the API gives it)
 ) -> History:
     """Train ``model`` for ``epochs`` epochs and return the per-epoch :class:`History`.
 
@@ -83,6 +86,10 @@ def fit(
     extra : dict, optional
         JSON-ready entries stored in the checkpoint (read them back with
         ``read_checkpoint_metadata(path)["extra"]``).
+    compile : bool
+        Run each training batch through ``tg.compile`` (captured once per batch
+        shape, then replayed; same numbers). Needs an optimizer whose
+        ``step()`` takes no closure (not LBFGS or NewtonCG).
 
     Returns
     -------
@@ -117,6 +124,7 @@ def fit(
         start_epoch, history, _ = load_checkpoint(resume, model, optimizer, scheduler, stopper)
     saved_epochs = start_epoch
     bar = _progress_bar(progress, train_loader, start_epoch, epochs)
+    step = _compiled_step(model, loss_fn, optimizer) if compile else None
     try:
         for epoch in range(start_epoch, epochs):
             if stopper is not None and stopper.stopped:
@@ -127,7 +135,7 @@ def fit(
             if set_epoch is not None:
                 set_epoch(epoch)
             record = _train_epoch(
-                model, loss_fn, optimizer, train_loader, train_metrics, bar, epoch, epochs
+                model, loss_fn, optimizer, train_loader, train_metrics, bar, epoch, epochs, step
             )
             if val_loader is not None:
                 val_record = _evaluate_loader(model, val_loader, val_metrics, loss_fn)
@@ -205,7 +213,26 @@ def evaluate(
 
 
 # ------------------------------------------------------------------ internals
-def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar, epoch, epochs) -> dict:
+def _compiled_step(model, loss_fn, optimizer):
+    """One training batch as a ``tg.compile`` step: returns (loss, output before the update)."""
+    if isinstance(optimizer, (LBFGS, NewtonCG)):
+        raise ValueError(
+            f"fit(compile=True) needs an optimizer whose step() takes no closure; "
+            f"{type(optimizer).__name__} re-evaluates the loss inside step()"
+        )
+
+    def train_step(X_batch, y_batch):
+        optimizer.zero_grad()
+        output = model(X_batch)
+        loss = loss_fn(output, y_batch)
+        loss.backward()
+        optimizer.step()
+        return loss, output
+
+    return compile_step(train_step)
+
+
+def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar, epoch, epochs, step=None):
     model.train()
     for metric in metrics:
         metric.reset()
@@ -222,7 +249,12 @@ def _train_epoch(model, loss_fn, optimizer, loader, metrics, bar, epoch, epochs)
                 first_output.append(output.detach())
             return loss
 
-        loss = float(optimizer.step(closure))
+        if step is None:
+            loss = float(optimizer.step(closure))
+        else:
+            loss, output = step(X_batch, y_batch)
+            loss = float(loss)
+            first_output.append(output)
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"the training loss became {loss} in epoch {epoch}, batch {batch_number}; "
