@@ -28,12 +28,27 @@ from .layers import (
     Softmax,
     Tanh,
 )
-from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm
 
 __all__ = [
+    "BCELoss",
     "BCEWithLogitsLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "SmoothL1Loss",
     "BatchNorm1d",
     "CrossEntropyLoss",
     "Dropout",
