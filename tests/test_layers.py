@@ -133,16 +133,16 @@ def test_cross_entropy_with_class_probabilities_matches_torch(
     for reduction in ("mean", "sum", "none"):
         compare_with_torch(
             torch,
-            lambda z, t: F.cross_entropy(
+            lambda z, t, reduction=reduction: F.cross_entropy(
                 z,
-                t.detach(),
+                t,
                 reduction,
                 label_smoothing=smoothing,
                 weight=tg.tensor(weight, backend=backend_name) if weighted else None,
             ),
-            lambda z, t: torch.nn.functional.cross_entropy(
+            lambda z, t, reduction=reduction: torch.nn.functional.cross_entropy(
                 z,
-                t.detach(),
+                t,
                 reduction=reduction,
                 label_smoothing=smoothing,
                 weight=torch.tensor(weight) if weighted else None,
@@ -298,3 +298,325 @@ def test_loss_modules_call_their_functions(make, function, options):
         options["pos_weight"] = module.pos_weight
     expected = getattr(F, function)(x, t, reduction, **options)
     assert module(x, t).item() == expected.item()
+
+
+# ----------------------------------------------------------------- padding and embeddings
+PAD_CASES = [
+    ("constant", (1, 2), 3),
+    ("constant", (2, 0, 1, 3), 4),
+    ("constant", (-1, 2, 1, -2), 4),
+    ("reflect", (2, 1), 3),
+    ("reflect", (3, 3, 1, 2), 4),
+    ("replicate", (2, 5), 3),
+    ("replicate", (1, 0, 4, 2), 4),
+    ("circular", (3, 1), 3),
+    ("circular", (4, 5, 2, 0), 4),
+]
+
+
+@pytest.mark.parametrize("mode, amounts, ndim", PAD_CASES)
+def test_pad_matches_torch(torch, mode, amounts, ndim, backend_name, xp):
+    x = _rng(7).standard_normal((2, 3, 4, 5)[:ndim])
+    compare_with_torch(
+        torch,
+        lambda t: F.pad(t, amounts, mode=mode, value=0.5),
+        lambda t: torch.nn.functional.pad(
+            t, amounts, mode=mode, **({"value": 0.5} if mode == "constant" else {})
+        ),
+        [x],
+        backend_name,
+    )
+
+
+def test_pad_rejects_bad_amounts():
+    x = tg.zeros(2, 3)
+    with pytest.raises(ValueError, match="less than the axis length 3"):
+        F.pad(x, (3, 0), mode="reflect")
+    with pytest.raises(ValueError, match="even number of ints"):
+        F.pad(x, (1,))
+    with pytest.raises(ValueError, match="pad mode must be one of"):
+        F.pad(x, (1, 1), mode="mirror")
+
+
+def test_embedding_matches_torch_and_sums_repeated_rows(torch, backend_name, xp):
+    theirs = torch.nn.Embedding(7, 3, padding_idx=2, dtype=torch.float64)
+    ours = nn.Embedding(7, 3, padding_idx=2, dtype="float64", backend=backend_name)
+    ours.load_state_dict(theirs.state_dict())
+    indices = np.array([[1, 2, 1], [6, 1, 0]])
+    out = ours(tg.tensor(indices, backend=backend_name))
+    expected = theirs(torch.tensor(indices))
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), **TOL)
+    weight = _rng(8).standard_normal(out.shape)
+    (out * tg.tensor(weight, backend=backend_name)).sum().backward()
+    (expected * torch.from_numpy(weight)).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), **TOL)
+    assert not np.any(ours.weight.grad.numpy()[2])  # the padding row learns nothing
+    assert np.all(nn.Embedding(5, 2, padding_idx=-1).weight.numpy()[4] == 0)
+    with pytest.raises(ValueError, match="index 7 is out of range for a table of 7 rows"):
+        ours(tg.tensor([7], dtype="int64", backend=backend_name))
+
+
+def test_flatten_and_unflatten_are_inverse():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    flat = nn.Flatten()(x)
+    assert flat.shape == (2, 12)
+    assert nn.Unflatten(1, (3, -1))(flat).tolist() == x.tolist()
+    assert nn.Unflatten(-1, (2, 2))(x).shape == (2, 3, 2, 2)
+
+
+# ----------------------------------------------------------------- convolution
+CONV1D_GRID = [
+    (k, s, p, d, g, bias)
+    for k in (1, 3)
+    for s in (1, 2)
+    for p in (0, 2, "same", "valid")
+    for d in (1, 2)
+    for g in (1, 2)
+    for bias in [(k + s + d + g) % 2 == 0]  # with and without a bias across the grid
+    if not (p == "same" and s != 1)
+]
+
+
+@pytest.mark.parametrize("k, s, p, d, g, bias", CONV1D_GRID)
+def test_conv1d_matches_torch_over_a_grid(torch, k, s, p, d, g, bias, backend_name, xp):
+    rng = _rng(9)
+    inputs = [rng.standard_normal((2, 4, 9)), rng.standard_normal((6, 4 // g, k))]
+    if bias:
+        inputs.append(rng.standard_normal(6))
+    compare_with_torch(
+        torch,
+        lambda x, w, *b: F.conv1d(x, w, b[0] if b else None, s, p, d, g),
+        lambda x, w, *b: torch.nn.functional.conv1d(x, w, b[0] if b else None, s, p, d, g),
+        inputs,
+        backend_name,
+    )
+
+
+CONV2D_GRID = [
+    ((3, 2), 1, "same", 1, 1),
+    ((3, 3), 2, 1, 1, 1),
+    ((2, 3), (2, 1), (1, 0), (1, 2), 2),
+    ((1, 1), 1, 0, 1, 4),
+    ((3, 2), (1, 2), "valid", (2, 1), 2),
+    ((3, 3), 1, "same", 2, 1),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("k, s, p, d, g", CONV2D_GRID)
+def test_conv2d_matches_torch(torch, k, s, p, d, g, backend_name, xp):
+    rng = _rng(10)
+    inputs = [
+        rng.standard_normal((2, 4, 7, 6)),
+        rng.standard_normal((8, 4 // g) + k),
+        rng.standard_normal(8),
+    ]
+    compare_with_torch(
+        torch,
+        lambda x, w, b: F.conv2d(x, w, b, s, p, d, g),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, s, p, d, g),
+        inputs,
+        backend_name,
+    )
+
+
+CONV_TRANSPOSE_GRID = [
+    (3, 1, 0, 0, 1, 1),
+    (3, 2, 1, 1, 1, 1),
+    (2, 3, 0, 2, 1, 2),
+    (3, 2, 2, 0, 2, 2),
+    (1, 2, 0, 1, 1, 1),
+    (3, 1, 1, 1, 2, 1),
+]
+
+
+@pytest.mark.parametrize("k, s, p, op, d, g", CONV_TRANSPOSE_GRID)
+def test_conv_transpose_matches_torch(torch, k, s, p, op, d, g, backend_name, xp):
+    rng = _rng(11)
+    tf = torch.nn.functional
+    inputs = [
+        rng.standard_normal((2, 4, 5)),
+        rng.standard_normal((4, 6 // g, k)),
+        rng.standard_normal(6),
+    ]
+    compare_with_torch(
+        torch,
+        lambda x, w, b: F.conv_transpose1d(x, w, b, s, p, op, g, d),
+        lambda x, w, b: tf.conv_transpose1d(x, w, b, s, p, op, g, d),
+        inputs,
+        backend_name,
+    )
+    inputs = [
+        rng.standard_normal((2, 4, 4, 3)),
+        rng.standard_normal((4, 6 // g, k, 2)),
+        rng.standard_normal(6),
+    ]
+    compare_with_torch(
+        torch,
+        lambda x, w, b: F.conv_transpose2d(x, w, b, s, p, op, g, d),
+        lambda x, w, b: tf.conv_transpose2d(x, w, b, s, p, op, g, d),
+        inputs,
+        backend_name,
+    )
+
+
+def _module_against_torch(torch, ours, theirs, x, backend):
+    """Load PyTorch's state dict as it is; outputs, input and parameter gradients agree."""
+    ours.load_state_dict(theirs.state_dict())
+    tx = torch.tensor(x, requires_grad=True)
+    mine = tg.tensor(x, backend=backend, requires_grad=True)
+    out, expected = ours(mine), theirs(tx)
+    if isinstance(out, tuple):  # recurrent layers: (output, h_n) or (output, (h_n, c_n))
+        out, expected = _flat(out), _flat(expected)
+    else:
+        out, expected = [out], [expected]
+    loss, their_loss = 0.0, 0.0
+    for number, (o, e) in enumerate(zip(out, expected)):
+        np.testing.assert_allclose(o.numpy(), e.detach().numpy(), **TOL, err_msg=f"output {number}")
+        weight = _rng(20 + number).standard_normal(o.shape)
+        loss = loss + (o * tg.tensor(weight, backend=backend)).sum()
+        their_loss = their_loss + (e * torch.from_numpy(weight)).sum()
+    loss.backward()
+    their_loss.backward()
+    np.testing.assert_allclose(mine.grad.numpy(), tx.grad.numpy(), **TOL)
+    their_parameters = dict(theirs.named_parameters())
+    assert set(their_parameters) == {name for name, _ in ours.named_parameters()}
+    for name, parameter in ours.named_parameters():
+        np.testing.assert_allclose(
+            parameter.grad.numpy(), their_parameters[name].grad.numpy(), **TOL, err_msg=name
+        )
+
+
+def _flat(outputs):
+    flat = []
+    for item in outputs:
+        flat.extend(_flat(item) if isinstance(item, tuple) else [item])
+    return flat
+
+
+CONV_MODULES = [
+    ("Conv1d", (4, 6, 3), {"stride": 2, "padding": 1, "groups": 2}, (2, 4, 11)),
+    ("Conv1d", (4, 6, 3), {"padding": "same", "dilation": 2, "bias": False}, (2, 4, 11)),
+    ("Conv2d", (3, 4, (3, 2)), {"stride": (2, 1), "padding": 1}, (2, 3, 7, 6)),
+    (
+        "ConvTranspose1d",
+        (4, 6, 3),
+        {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+        (2, 4, 5),
+    ),
+    ("ConvTranspose2d", (3, 4, 3), {"stride": 2, "dilation": 2}, (2, 3, 4, 3)),
+    ("MaxPool1d", (3,), {"stride": 2, "padding": 1}, (2, 3, 10)),
+    ("MaxPool2d", ((2, 3),), {"stride": 1, "dilation": (2, 1)}, (2, 3, 7, 6)),
+    ("AvgPool1d", (3,), {"padding": 1, "count_include_pad": False}, (2, 3, 10)),
+    ("AvgPool2d", (2,), {"stride": 1}, (2, 3, 5, 4)),
+    ("AdaptiveAvgPool1d", (4,), {}, (2, 3, 10)),
+    ("AdaptiveAvgPool2d", ((3, 2),), {}, (2, 3, 7, 5)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs, shape", CONV_MODULES, ids=[c[0] for c in CONV_MODULES]
+)
+def test_conv_and_pool_modules_load_torch_state_dicts(
+    torch, name, args, kwargs, shape, backend_name, xp
+):
+    theirs = getattr(torch.nn, name)(*args, **kwargs).double()
+    extra = {"dtype": "float64", "backend": backend_name} if "Pool" not in name else {}
+    ours = getattr(nn, name)(*args, **kwargs, **extra)
+    _module_against_torch(torch, ours, theirs, _rng(12).standard_normal(shape), backend_name)
+
+
+def test_conv_init_follows_torch_bounds():
+    layer = nn.Conv1d(4, 30, 5, groups=2)
+    bound = 1 / np.sqrt(2 * 5)  # fan_in = in/groups * kernel
+    assert layer.weight.shape == (30, 2, 5)
+    assert 0.9 * bound < np.abs(layer.weight.numpy()).max() <= bound
+    assert np.abs(layer.bias.numpy()).max() <= bound
+    transposed = nn.ConvTranspose2d(4, 6, 3, groups=2)
+    assert transposed.weight.shape == (4, 3, 3, 3)
+
+
+def test_conv_errors_name_the_problem():
+    x = tg.zeros(2, 4, 9)
+    with pytest.raises(ValueError, match="an input with 4 channels and groups=1"):
+        F.conv1d(x, tg.zeros(6, 3, 3))
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        F.conv1d(x, tg.zeros(6, 4, 3), stride=2, padding="same")
+    with pytest.raises(ValueError, match="does not fit"):
+        F.conv1d(x, tg.zeros(6, 4, 11))
+    with pytest.raises(ValueError, match=r"input of shape \(N, C, 2 spatial axes\)"):
+        F.conv2d(x[0, 0], tg.zeros(6, 4, 3, 3))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(4, 6, 3, groups=4)
+    assert F.conv1d(x[0], tg.zeros(6, 4, 3)).shape == (6, 7)  # an unbatched input
+
+
+GRADCHECK_CASES = [
+    (
+        "conv1d",
+        lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
+        [(1, 2, 7), (2, 1, 3), (2,)],
+    ),
+    (
+        "conv2d",
+        lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1),
+        [(1, 2, 4, 5), (2, 2, 2, 3), (2,)],
+    ),
+    (
+        "conv_transpose1d",
+        lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, padding=1, output_padding=1),
+        [(1, 2, 4), (2, 2, 3), (2,)],
+    ),
+    (
+        "conv_transpose2d",
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, groups=2),
+        [(1, 2, 3, 2), (2, 1, 2, 2), (2,)],
+    ),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2, 1, 1), [(1, 2, 4, 3)]),
+    ("avg_pool1d", lambda x: F.avg_pool1d(x, 3, 2, 1, count_include_pad=False), [(1, 2, 7)]),
+    ("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (2, 3)), [(1, 2, 5, 4)]),
+    ("pad_reflect", lambda x: F.pad(x, (2, 1, 1, 1), mode="reflect"), [(1, 3, 4)]),
+    ("pad_circular", lambda x: F.pad(x, (2, 3), mode="circular"), [(2, 4)]),
+    (
+        "embedding",
+        lambda w: F.embedding(tg.tensor([[0, 2, 2], [1, 0, 2]], dtype="int64", backend=w.xp), w),
+        [(3, 2)],
+    ),
+]
+
+
+@pytest.mark.parametrize("name, fn, shapes", GRADCHECK_CASES, ids=[c[0] for c in GRADCHECK_CASES])
+def test_gradcheck_layers(name, fn, shapes, backend_name, xp):
+    inputs = [
+        make_input(shape, backend_name, domain="away", seed=n) for n, shape in enumerate(shapes)
+    ]
+    assert tg.gradcheck(fn, inputs)
+
+
+def test_conv1d_hessian_vector_product_matches_torch(torch, backend_name, xp):
+    """v -> H v for L = sum(r * tanh(conv1d(x, w))) over (x, w), by double backward."""
+    rng = _rng(13)
+    x0, w0 = rng.standard_normal((2, 3, 8)), rng.standard_normal((4, 3, 3))
+    r = rng.standard_normal((2, 4, 4))
+    vx, vw = rng.standard_normal(x0.shape), rng.standard_normal(w0.shape)
+
+    def loss(x, w, lib):
+        conv = F.conv1d if lib is tg else torch.nn.functional.conv1d
+        y = conv(x, w, None, 2, 1)
+        weight = tg.tensor(r, backend=backend_name) if lib is tg else torch.tensor(r)
+        return (y.tanh() * weight).sum()
+
+    x = tg.tensor(x0, backend=backend_name, requires_grad=True)
+    w = tg.tensor(w0, backend=backend_name, requires_grad=True)
+    gx, gw = tg.grad(loss(x, w, tg), [x, w], create_graph=True)
+    directional = (gx * tg.tensor(vx, backend=backend_name)).sum() + (
+        gw * tg.tensor(vw, backend=backend_name)
+    ).sum()
+    hx, hw = tg.grad(directional, [x, w])
+    _, (ex, ew) = torch.autograd.functional.hvp(
+        lambda a, b: loss(a, b, torch),
+        (torch.tensor(x0), torch.tensor(w0)),
+        (torch.tensor(vx), torch.tensor(vw)),
+    )
+    np.testing.assert_allclose(hx.numpy(), ex.numpy(), **TOL)
+    np.testing.assert_allclose(hw.numpy(), ew.numpy(), **TOL)

@@ -12,6 +12,8 @@
 """
 
 from . import functional, init, utils
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .embedding import Embedding
 from .layers import (
     ELU,
     GELU,
@@ -27,6 +29,7 @@ from .layers import (
     Sigmoid,
     Softmax,
     Tanh,
+    Unflatten,
 )
 from .loss import (
     BCELoss,
@@ -41,8 +44,28 @@ from .loss import (
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 __all__ = [
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "Embedding",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Unflatten",
     "BCELoss",
     "BCEWithLogitsLoss",
     "HuberLoss",

@@ -25,6 +25,17 @@ from ..functional import (  # noqa: F401  (re-exported for F.relu, F.softmax, ..
     where,
 )
 from ..tensor import Tensor
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
+from .embedding import embedding  # noqa: F401
+from .padding import pad  # noqa: F401
+from .pooling import (  # noqa: F401
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -164,7 +175,9 @@ def _class_rows(scores: Tensor, target: Tensor, ignore_index: int, fn_name: str)
     out with a zero weight) and every other target must lie in [0, C).
     """
     if scores.ndim < 2:
-        raise ValueError(f"{fn_name} needs scores of shape (N, C) or (N, C, d1, ...), got {scores.shape}")
+        raise ValueError(
+            f"{fn_name} needs scores of shape (N, C) or (N, C, d1, ...), got {scores.shape}"
+        )
     xp = target.xp
     if not backends.is_kind(xp, target.dtype, "integral"):
         raise TypeError(
@@ -273,7 +286,9 @@ def cross_entropy(
     if weight is None and label_smoothing == 0.0 and _classes_in_range(logits, target):
         return fused.softmax_cross_entropy(logits, target, reduction)  # checks everything once
     if logits.ndim < 2:
-        raise ValueError(f"cross_entropy needs logits of shape (N, C) or (N, C, d1, ...), got {logits.shape}")
+        raise ValueError(
+            f"cross_entropy needs logits of shape (N, C) or (N, C, d1, ...), got {logits.shape}"
+        )
     classes = logits.shape[1]
     log_probs = log_softmax(logits, axis=1)
     if backends.is_floating(target.xp, target.dtype) and target.shape == logits.shape:
