@@ -620,3 +620,122 @@ def test_conv1d_hessian_vector_product_matches_torch(torch, backend_name, xp):
     )
     np.testing.assert_allclose(hx.numpy(), ex.numpy(), **TOL)
     np.testing.assert_allclose(hw.numpy(), ew.numpy(), **TOL)
+
+
+# ----------------------------------------------------------------- recurrent layers
+def _recurrent_against_torch(torch, ours, theirs, inputs, backend):
+    """Like ``_module_against_torch`` for several inputs (x and initial states)."""
+    ours.load_state_dict(theirs.state_dict())
+    ours.train(theirs.training)
+    mine = [tg.tensor(a, backend=backend, requires_grad=True) for a in inputs]
+    their = [torch.tensor(a, requires_grad=True) for a in inputs]
+
+    def call(module, args):
+        if isinstance(module, (nn.LSTM, torch.nn.LSTM)) and len(args) == 3:
+            return module(args[0], (args[1], args[2]))
+        if isinstance(module, (nn.LSTMCell, torch.nn.LSTMCell)) and len(args) == 3:
+            return module(args[0], (args[1], args[2]))
+        return module(*args)
+
+    out, expected = call(ours, mine), call(theirs, their)
+    out = _flat(out) if isinstance(out, tuple) else [out]
+    expected = _flat(expected) if isinstance(expected, tuple) else [expected]
+    loss, their_loss = 0.0, 0.0
+    for number, (o, e) in enumerate(zip(out, expected)):
+        np.testing.assert_allclose(o.numpy(), e.detach().numpy(), **TOL, err_msg=f"output {number}")
+        weight = _rng(30 + number).standard_normal(o.shape)
+        loss = loss + (o * tg.tensor(weight, backend=backend)).sum()
+        their_loss = their_loss + (e * torch.from_numpy(weight)).sum()
+    loss.backward()
+    their_loss.backward()
+    for number, (m, t) in enumerate(zip(mine, their)):
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), **TOL, err_msg=f"input {number}")
+    their_parameters = dict(theirs.named_parameters())
+    assert [name for name, _ in ours.named_parameters()] == list(their_parameters)
+    for name, parameter in ours.named_parameters():
+        np.testing.assert_allclose(
+            parameter.grad.numpy(), their_parameters[name].grad.numpy(), **TOL, err_msg=name
+        )
+
+
+RECURRENT_CASES = [
+    ("RNN", {"num_layers": 2, "bidirectional": True}, True),
+    ("RNN", {"nonlinearity": "relu", "batch_first": True}, False),
+    ("GRU", {"num_layers": 2, "bidirectional": True, "batch_first": True}, True),
+    ("GRU", {"bias": False}, False),
+    ("LSTM", {"num_layers": 2, "bidirectional": True}, True),
+    ("LSTM", {"num_layers": 2, "batch_first": True}, False),
+]
+
+
+@pytest.mark.parametrize("name, options, with_state", RECURRENT_CASES)
+def test_recurrent_layers_match_torch(torch, name, options, with_state, backend_name, xp):
+    rng = _rng(14)
+    theirs = getattr(torch.nn, name)(3, 4, **options).double()
+    ours = getattr(nn, name)(3, 4, **options, dtype="float64", backend=backend_name)
+    layers = options.get("num_layers", 1) * (2 if options.get("bidirectional") else 1)
+    shape = (2, 5, 3) if options.get("batch_first") else (5, 2, 3)
+    inputs = [rng.standard_normal(shape)]
+    if with_state:
+        inputs += [rng.standard_normal((layers, 2, 4))] * (2 if name == "LSTM" else 1)
+    _recurrent_against_torch(torch, ours, theirs, inputs, backend_name)
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_recurrent_layers_take_unbatched_sequences(torch, name, backend_name, xp):
+    theirs = getattr(torch.nn, name)(3, 4, bidirectional=True).double()
+    ours = getattr(nn, name)(3, 4, bidirectional=True, dtype="float64", backend=backend_name)
+    _recurrent_against_torch(torch, ours, theirs, [_rng(15).standard_normal((6, 3))], backend_name)
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "GRUCell", "LSTMCell"])
+def test_cells_match_torch(torch, name, backend_name, xp):
+    rng = _rng(16)
+    theirs = getattr(torch.nn, name)(3, 5).double()
+    ours = getattr(nn, name)(3, 5, dtype="float64", backend=backend_name)
+    states = [rng.standard_normal((4, 5))] * (2 if name == "LSTMCell" else 1)
+    _recurrent_against_torch(
+        torch, ours, theirs, [rng.standard_normal((4, 3))] + states, backend_name
+    )
+    _recurrent_against_torch(torch, ours, theirs, [rng.standard_normal((4, 3))], backend_name)
+
+
+def test_dropout_between_recurrent_layers_only_in_training():
+    tg.manual_seed(3)
+    gru = nn.GRU(2, 3, num_layers=2, dropout=0.5, dtype="float64")
+    x = tg.tensor(_rng(17).standard_normal((4, 1, 2)))
+    gru.eval()
+    first, again = gru(x)[0].numpy(), gru(x)[0].numpy()
+    assert np.array_equal(first, again)
+    gru.train()
+    assert not np.allclose(gru(x)[0].numpy(), first)
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_gradcheck_recurrent_layers(name, backend_name, xp):
+    layer = getattr(nn, name)(
+        2, 2, num_layers=2, bidirectional=True, dtype="float64", backend=backend_name
+    )
+    x = make_input((3, 1, 2), backend_name)
+    assert tg.gradcheck(lambda x: layer(x)[0], [x])
+    weight_ih = layer.weight_ih_l1_reverse
+    assert tg.gradcheck(lambda w: _with_parameter(layer, "weight_ih_l1_reverse", w, x), [weight_ih])
+
+
+def _with_parameter(layer, name, value, x):
+    saved = layer._parameters[name]
+    layer._parameters[name] = value
+    try:
+        return layer(x)[0]
+    finally:
+        layer._parameters[name] = saved
+
+
+def test_recurrent_errors_name_the_problem():
+    gru = nn.GRU(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match=r"initial state of shape \(2, 5, 4\)"):
+        gru(tg.zeros(6, 5, 3), tg.zeros(1, 5, 4))
+    with pytest.raises(ValueError, match=r"input of shape \(L, N, 3\)"):
+        gru(tg.zeros(6, 5, 2))
+    with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")

@@ -52,6 +52,7 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -63,6 +64,12 @@ __all__ = [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "Embedding",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
     "MaxPool1d",
     "MaxPool2d",
     "Unflatten",
