@@ -17,7 +17,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
 
-from .helpers import make_input
+from .helpers import make_input, op_names
 
 TOL = {"rtol": 1e-9, "atol": 1e-11}
 
@@ -739,3 +739,43 @@ def test_recurrent_errors_name_the_problem():
         gru(tg.zeros(6, 5, 2))
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_fused_gru_equals_the_composite_recurrence(backend_name, xp):
+    """``ops_rnn.GRUSequence`` (one node per direction) against ``cell_step`` composed over time."""
+    fused = nn.GRU(3, 4, num_layers=2, bidirectional=True, dtype="float64", backend=backend_name)
+    composite = nn.GRU(
+        3, 4, num_layers=2, bidirectional=True, dtype="float64", backend=backend_name
+    )
+    composite.fused = False
+    composite.load_state_dict(fused.state_dict())
+    x0 = _rng(18).standard_normal((5, 2, 3))
+    results = []
+    for layer in (fused, composite):
+        x = tg.tensor(x0, backend=backend_name, requires_grad=True)
+        output, h_n = layer(x)
+        ((output * output).sum() + (h_n * 3.0).sum()).backward()
+        results.append([output, h_n, x.grad] + [p.grad for p in layer.parameters()])
+    assert "GRUSequence" in op_names(fused(x)[0]) and "GRUSequence" not in op_names(composite(x)[0])
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_gru_hessian_vector_product_matches_torch(torch, backend_name, xp):
+    """Double backward through the fused GRU: v -> H v of L = sum(r * output) in the input x."""
+    theirs = torch.nn.GRU(2, 3, bidirectional=True).double()
+    ours = nn.GRU(2, 3, bidirectional=True, dtype="float64", backend=backend_name)
+    ours.load_state_dict(theirs.state_dict())
+    rng = _rng(19)
+    x0, r, v = (
+        rng.standard_normal((4, 2, 2)),
+        rng.standard_normal((4, 2, 6)),
+        rng.standard_normal((4, 2, 2)),
+    )
+    x = tg.tensor(x0, backend=backend_name, requires_grad=True)
+    (gx,) = tg.grad((ours(x)[0] * tg.tensor(r, backend=backend_name)).sum(), [x], create_graph=True)
+    (hv,) = tg.grad((gx * tg.tensor(v, backend=backend_name)).sum(), [x])
+    _, expected = torch.autograd.functional.hvp(
+        lambda a: (theirs(a)[0] * torch.tensor(r)).sum(), torch.tensor(x0), torch.tensor(v)
+    )
+    np.testing.assert_allclose(hv.numpy(), expected.numpy(), **TOL)

@@ -658,9 +658,7 @@ def subtract_at_rows(xp, matrix, rows, columns, values):
     """
     supported = _ROW_SUBTRACT.get(xp)
     if supported is None:
-        supported = _ROW_SUBTRACT[xp] = (
-            backend_name(xp) in _NUMPY_STYLE_INDEXING and is_mutable(xp)
-        )
+        supported = _ROW_SUBTRACT[xp] = backend_name(xp) in _NUMPY_STYLE_INDEXING and is_mutable(xp)
     if not supported:
         return None
     matrix[rows, columns] -= values

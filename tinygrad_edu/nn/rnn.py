@@ -27,6 +27,7 @@ import math
 
 from ..creation import zeros
 from ..functional import concat, stack
+from ..ops_rnn import gru_cell, gru_sequence
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -46,6 +47,8 @@ def cell_step(mode: str, projected: Tensor, state, w_hh_t: Tensor, b_hh):
     ``state`` is h (N, H), or (h, c) for LSTM; ``w_hh_t`` is W_hh^T (H, gates H).
     Returns the new state in the same form.
     """
+    if mode == "GRU":
+        return gru_cell(projected, state, w_hh_t, b_hh)
     h, c = state if mode == "LSTM" else (state, None)
     hidden = h.shape[-1]
     recurrent = F.linear(h, w_hh_t, b_hh)
@@ -53,11 +56,6 @@ def cell_step(mode: str, projected: Tensor, state, w_hh_t: Tensor, b_hh):
         return (projected + recurrent).tanh()
     if mode == "RNN_RELU":
         return (projected + recurrent).relu()
-    if mode == "GRU":
-        rz = (projected[..., : 2 * hidden] + recurrent[..., : 2 * hidden]).sigmoid()
-        r, z = rz[..., :hidden], rz[..., hidden:]
-        n = (projected[..., 2 * hidden :] + r * recurrent[..., 2 * hidden :]).tanh()
-        return n + z * (h - n)  # (1 - z) n + z h
     gates = projected + recurrent
     ifo = concat([gates[..., : 2 * hidden], gates[..., 3 * hidden :]], axis=-1).sigmoid()
     i, f, o = ifo[..., :hidden], ifo[..., hidden : 2 * hidden], ifo[..., 2 * hidden :]
@@ -163,6 +161,7 @@ class LSTMCell(_CellBase):
 # ----------------------------------------------------------------- sequence layers
 class _RNNBase(Module):
     mode = ""
+    fused = True  # GRU: one ``ops_rnn.GRUSequence`` node per layer and direction
 
     def __init__(
         self,
@@ -247,6 +246,14 @@ class _RNNBase(Module):
                 w_hh_t = parameters[f"weight_hh{suffix}"].T
                 b_hh = parameters.get(f"bias_hh{suffix}")
                 state = states[layer * self.directions + direction]
+                if self.mode == "GRU" and self.fused:
+                    weight_hh = parameters[f"weight_hh{suffix}"]
+                    hidden = gru_sequence(
+                        projected, state, weight_hh, b_hh, reverse=bool(direction)
+                    )
+                    finals.append(hidden[0 if direction else steps - 1])
+                    outputs.append(hidden)
+                    continue
                 order = range(steps - 1, -1, -1) if direction else range(steps)
                 hidden = [None] * steps
                 for t in order:
