@@ -25,8 +25,9 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 
 from . import backend as backends
+from . import benchmark as mnist1d_benchmark
 from . import data
-from .models import mlp
+from .models import MNIST1D_MODELS, mlp
 from .plotting import plot_heatmap, plot_history
 from .serialization import save
 from .train import evaluate, fit, read_checkpoint_metadata
@@ -201,7 +202,82 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = commands.add_parser("info", help="version, backends, devices, default dtype")
     info.set_defaults(handler=run_info)
+    _add_benchmark_command(commands)
     return parser
+
+
+# ------------------------------------------------------------ benchmark mnist1d
+def _add_benchmark_command(commands) -> None:
+    bench = commands.add_parser(
+        "benchmark",
+        help="the MNIST-1D paper's four models, normal and shuffled inputs: table and figure",
+        description="Train the MNIST-1D paper's logistic regression, MLP, CNN and GRU with "
+        "its recipe (Adam lr 1e-2, ordered batches of 100, 6000 steps), on normal and "
+        "spatially shuffled inputs; print the table and write the accuracy figure.",
+    )
+    bench.add_argument("suite", choices=("mnist1d",), help="the benchmark to run")
+    bench.add_argument(
+        "--models",
+        type=lambda text: _names(text, tuple(MNIST1D_MODELS), "--models"),
+        default=tuple(MNIST1D_MODELS),
+        help=f"comma-separated subset of {','.join(MNIST1D_MODELS)} (default: all)",
+    )
+    bench.add_argument("--steps", type=_positive_int, default=6000, help="default: 6000")
+    bench.add_argument(
+        "--seeds",
+        type=lambda text: tuple(_seed(part) for part in text.split(",")),
+        default=(0,),
+        help="comma-separated seeds, e.g. 0,1,2 (default: 0)",
+    )
+    bench.add_argument(
+        "--eval-every", type=_positive_int, default=250, help="steps between accuracy points"
+    )
+    bench.add_argument("--peer", choices=("torch",), help="also run the same recipe in PyTorch")
+    bench.add_argument(
+        "--out", metavar="PATH", default="mnist1d.png", help="figure (default: mnist1d.png)"
+    )
+    bench.add_argument(
+        "--backend", choices=backends.KNOWN_BACKENDS, default="numpy", help="default: numpy"
+    )
+    bench.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads (default: 1)")
+    bench.set_defaults(handler=run_benchmark)
+
+
+def _names(text: str, choices: tuple, option: str) -> tuple:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in choices]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{option}: unknown {', '.join(unknown) or 'empty list'}; "
+            f"choose from {','.join(choices)}"
+        )
+    return names
+
+
+def run_benchmark(args) -> int:
+    _check_folder(args.out)
+
+    def report(run):
+        order = "shuffled" if run.shuffled else "normal"
+        print(
+            f"{run.library:>12} {run.model:>8} {order:>8} seed {run.seed}: test accuracy "
+            f"{100 * run.final_test:.1f}%, {run.seconds:.1f} s",
+            flush=True,
+        )
+
+    runs = mnist1d_benchmark.run(
+        args.models, args.steps, args.seeds, args.eval_every, args.peer, args.backend, report
+    )
+    print()
+    print(mnist1d_benchmark.table(runs))
+    spent = mnist1d_benchmark.totals(runs)
+    line = f"total training time: tinygrad_edu {spent['tinygrad_edu']:.1f} s"
+    if "torch" in spent:
+        ratio = spent["tinygrad_edu"] / spent["torch"]
+        line += f", torch {spent['torch']:.1f} s (ratio {ratio:.2f})"
+    print(line)
+    print(f"figure written to {mnist1d_benchmark.plot(runs, args.out)}")
+    return 0
 
 
 def _add_model_options(parser) -> None:
