@@ -10,6 +10,9 @@ through a Hessian-vector product. PyTorch is a test oracle only: without it
 the comparisons skip and the gradient checks still run.
 """
 
+import importlib.util
+import re
+
 import numpy as np
 import pytest
 
@@ -779,3 +782,61 @@ def test_gru_hessian_vector_product_matches_torch(torch, backend_name, xp):
         lambda a: (theirs(a)[0] * torch.tensor(r)).sum(), torch.tensor(x0), torch.tensor(v)
     )
     np.testing.assert_allclose(hv.numpy(), expected.numpy(), **TOL)
+
+
+# ----------------------------------------------------------------- MNIST-1D paper models and benchmark
+def test_paper_models_have_the_papers_shapes():
+    from tinygrad_edu import models
+
+    x = tg.zeros(3, 40)
+    sizes = {}
+    for name in models.MNIST1D_MODELS:
+        model = models.mnist1d_model(name)
+        assert model(x).shape == (3, 10)
+        sizes[name] = sum(p.size for p in model.parameters())
+    # 40*10+10; 40*100+100 + 100*100+100 + 100*10+10; 150 + 2*1900 + 1260;
+    # 2 directions * (18*1 + 18*6 + 18 + 18) + 480*10+10
+    assert sizes == {"logistic": 410, "mlp": 15210, "cnn": 5210, "gru": 5134}
+    with pytest.raises(ValueError, match="unknown model 'vit'"):
+        models.mnist1d_model("vit")
+
+
+def test_benchmark_command_prints_the_table_and_writes_the_figure(capsys, tmp_path):
+    from tinygrad_edu import cli
+
+    figure = tmp_path / "mnist1d.png"
+    argv = ["benchmark", "mnist1d", "--steps", "10", "--eval-every", "5"]
+    argv += ["--models", "logistic,gru", "--out", str(figure), "--peer", "torch"]
+    if importlib.util.find_spec("torch") is None:
+        argv = argv[:-2]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    for model in ("logistic", "gru"):
+        for order in ("normal", "shuffled"):
+            assert re.search(rf"^{model}\s+{order}\s+tinygrad_edu\s+\d+\.\d", out, re.M), out
+    assert "total training time: tinygrad_edu" in out
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert cli.main(["benchmark", "mnist1d", "--models", "cnn,vit"]) == 2
+    assert "--models: unknown vit" in capsys.readouterr().err
+
+
+def test_benchmark_shuffle_is_one_fixed_permutation():
+    from tinygrad_edu import benchmark
+
+    order = benchmark.permutation()
+    assert sorted(order) == list(range(40)) and not np.array_equal(order, np.arange(40))
+    assert np.array_equal(order, benchmark.permutation())
+    normal, shuffled = benchmark.load(False), benchmark.load(True)
+    np.testing.assert_array_equal(shuffled[0], normal[0][:, order])
+    np.testing.assert_array_equal(shuffled[3], normal[3])
+
+
+def test_train_command_takes_the_papers_models(capsys):
+    from tinygrad_edu import cli
+
+    argv = ["train", "--dataset", "mnist1d", "--model", "gru", "--epochs", "1", "--no-progress"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "model gru" in out and re.search(r"test accuracy: \d+\.\d%", out)
+    assert cli.main(["train", "--dataset", "digits", "--model", "cnn"]) == 2
+    assert "built for --dataset mnist1d" in capsys.readouterr().err

@@ -27,7 +27,7 @@ import tinygrad_edu.nn.functional as F
 from . import backend as backends
 from . import benchmark as mnist1d_benchmark
 from . import data
-from .models import MNIST1D_MODELS, mlp
+from .models import MNIST1D_MODELS, mlp, mnist1d_model
 from .plotting import plot_heatmap, plot_history
 from .serialization import save
 from .train import evaluate, fit, read_checkpoint_metadata
@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         "otherwise.",
     )
     _add_model_options(train)
+    train.add_argument(
+        "--model",
+        choices=TRAIN_MODELS,
+        help="mlp (default: the recipe's MLP), or for --dataset mnist1d the paper's cnn or gru",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument(
         "--epochs",
@@ -394,7 +399,18 @@ def resolve_config(args) -> dict:
         "epochs": _given(getattr(args, "epochs", None), recipe.epochs),
         "dtype": args.dtype or "float32",
         "seed": _given(args.seed, 0),
+        "model": _train_model_name(args, dataset),
     }
+
+
+TRAIN_MODELS = ("mlp", "cnn", "gru")
+
+
+def _train_model_name(args, dataset: str) -> str:
+    name = getattr(args, "model", None) or "mlp"
+    if name != "mlp" and dataset != "mnist1d":
+        raise UsageError(f"argument --model: {name} is built for --dataset mnist1d")
+    return name
 
 
 def _given(value, default):
@@ -428,13 +444,16 @@ def train_model(config: dict, backend: str, progress: bool, checkpoint=None, res
     splits = load_splits(config["dataset"], config["seed"])
     tg.manual_seed(config["seed"])
     outputs = recipe.classes or 1
-    model = mlp(
-        [splits.X_train.shape[1], *config["hidden"], outputs],
-        config["activation"],
-        config["dropout"],
-        dtype=config["dtype"],
-        backend=backend,
-    )
+    if config.get("model", "mlp") != "mlp":  # the MNIST-1D paper's CNN or GRU
+        model = mnist1d_model(config["model"], dtype=config["dtype"], backend=backend)
+    else:
+        model = mlp(
+            [splits.X_train.shape[1], *config["hidden"], outputs],
+            config["activation"],
+            config["dropout"],
+            dtype=config["dtype"],
+            backend=backend,
+        )
     optimizer = make_optimizer(
         config["optimizer"],
         model.parameters(),
@@ -495,9 +514,12 @@ def run_train(args) -> int:
         )
     }
     print(_results_table(results, task))
+    shape = f"hidden {','.join(map(str, config['hidden']))}"
+    if config.get("model", "mlp") != "mlp":
+        shape = f"model {config['model']}"
     print(
         f"time {seconds:.1f} s, {history.epochs} epochs, {config['optimizer']} "
-        f"lr {config['lr']:g}, hidden {','.join(map(str, config['hidden']))}, "
+        f"lr {config['lr']:g}, {shape}, "
         f"backend {args.backend}, {config['dtype']}, seed {config['seed']}"
     )
     if splits.note:

@@ -35,7 +35,6 @@ second derivatives are those of the composite and exact.
 from __future__ import annotations
 
 from .autograd import grad
-from .derivatives import stable_sigmoid
 from .functional import stack
 from .fused import linear
 from .ops import Primitive
@@ -75,15 +74,22 @@ class GRUSequence(Primitive):
         w_hh_t = w_hh.mT
         outputs = [None] * steps
         self.saved = saved = [None] * steps  # (h_{t-1}, rz, n, a_n) per step
+        # b_hh's r and z parts added to every step's projection at once; the n part
+        # stays inside r * (h W_hn^T + b_hn)
+        p_rz = projected[..., : 2 * hidden]
+        p_n = projected[..., 2 * hidden :]
+        b_n = None
+        if b_hh is not None:
+            p_rz, b_n = p_rz + b_hh[: 2 * hidden], b_hh[2 * hidden :]
         h = h0
         for t in range(steps - 1, -1, -1) if reverse else range(steps):
             recurrent = h @ w_hh_t
-            if b_hh is not None:
-                recurrent = recurrent + b_hh
-            p = projected[t, ...]
-            rz = stable_sigmoid(xp, p[:, : 2 * hidden] + recurrent[:, : 2 * hidden])
+            # sigma(x) = (1 + tanh(x / 2)) / 2: three array operations, never overflows
+            rz = xp.tanh((p_rz[t, ...] + recurrent[:, : 2 * hidden]) * 0.5) * 0.5 + 0.5
             a_n = recurrent[:, 2 * hidden :]
-            n = xp.tanh(p[:, 2 * hidden :] + rz[:, :hidden] * a_n)
+            if b_n is not None:
+                a_n = a_n + b_n
+            n = xp.tanh(p_n[t, ...] + rz[:, :hidden] * a_n)
             saved[t] = (h, rz, n, a_n)
             h = n + rz[:, hidden:] * (h - n)
             outputs[t] = h

@@ -29,6 +29,7 @@ import math
 
 from ..creation import zeros
 from ..functional import stack
+from ..fused import linear
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -47,14 +48,18 @@ def as_tuple(value, dims: int, name: str) -> tuple:
     return tuple(values)
 
 
-def windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple) -> Tensor:
-    """Every window of an (already padded) input, as a new last axis: (N, C, *out, prod(kernel)).
+def windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple, first: int = -1) -> Tensor:
+    """Every window of an (already padded) input, as a new last axis.
 
+    The spatial axes are the last ``len(kernel)`` ones, or start at axis
+    ``first``: (N, C, *spatial) gives (N, C, *out, prod(kernel)) and, with
+    first = 1, a channels-last (N, *spatial, C) gives (N, *out, C, prod(kernel)).
     Window entry k of output position l along an axis is x[l s + k d]: one
     strided slice per kernel offset, then one stack.
     """
     dims = len(kernel)
-    spatial = x.shape[-dims:]
+    first = x.ndim - dims if first < 0 else first
+    spatial = x.shape[first : first + dims]
     out = tuple(
         (n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(spatial, kernel, stride, dilation)
     )
@@ -63,7 +68,7 @@ def windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple) -> Tensor:
             f"the kernel {kernel} with dilation {dilation} does not fit in the padded input "
             f"of spatial size {spatial}"
         )
-    lead = (slice(None),) * (x.ndim - dims)
+    lead = (slice(None),) * first
     pieces = []
     for offsets in itertools.product(*(range(k) for k in kernel)):
         index = tuple(
@@ -135,20 +140,27 @@ def conv(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, dim
     amounts = _conv_padding(padding, kernel, dilation, stride, fn_name)
     if any(amounts):
         x = pad(x, amounts)
-    cols = windows(x, kernel, stride, dilation)  # (N, C, *out, K)
-    batch, out = x.shape[0], cols.shape[2:-1]
-    positions = math.prod(out)
+    # Channels last first, so that the stacked windows (N, *out, C, K) are already
+    # the rows of the column matrix: a reshape, not a transposed copy K times the
+    # input's size. Measured (forward + backward, NumPy float32, 1 thread, best of 7,
+    # interleaved): the MNIST-1D CNN's second layer on a batch of 100 1.26 -> 1.00 ms,
+    # on 4000 examples 206 -> 180 ms.
+    channels_last = x.transpose((0,) + tuple(range(2, 2 + dims)) + (1,))
+    cols = windows(channels_last, kernel, stride, dilation, first=1)  # (N, *out, C, K)
+    batch, out = x.shape[0], cols.shape[1 : 1 + dims]
+    rows = batch * math.prod(out)
     taps = math.prod(kernel)
-    # (N, G, C/G, P, K) -> (G, N, P, C/G, K) -> (G, N P, C/G K): one product per group
-    cols = cols.reshape(batch, groups, group_in, positions, taps)
-    cols = cols.transpose(1, 0, 3, 2, 4).reshape(groups, batch * positions, group_in * taps)
-    group_out = out_channels // groups
-    w = weight.reshape(groups, group_out, group_in * taps).transpose(0, 2, 1)
-    y = cols @ w  # (G, N P, O/G)
-    y = y.reshape(groups, batch, positions, group_out).transpose(1, 0, 3, 2)
-    y = y.reshape((batch, out_channels) + out)
-    if bias is not None:
-        y = y + bias.reshape((out_channels,) + (1,) * dims)
+    if groups == 1:  # one matrix product (N P, C K) @ (C K, O), bias in the same node
+        y = linear(cols.reshape(rows, channels * taps), weight.reshape(out_channels, -1).T, bias)
+    else:  # (N P, G, C/G K) -> (G, N P, C/G K) @ (G, C/G K, O/G) -> (N P, O)
+        group_out = out_channels // groups
+        cols = cols.reshape(rows, groups, group_in * taps).transpose(1, 0, 2)
+        w = weight.reshape(groups, group_out, group_in * taps).transpose(0, 2, 1)
+        y = (cols @ w).transpose(1, 0, 2).reshape(rows, out_channels)
+        if bias is not None:
+            y = y + bias
+    y = y.reshape((batch,) + out + (out_channels,))
+    y = y.transpose((0, dims + 1) + tuple(range(1, dims + 1)))  # (N, O, *out)
     return y[0] if unbatched else y
 
 
