@@ -463,9 +463,10 @@ def test_conv_transpose_matches_torch(torch, k, s, p, op, d, g, backend_name, xp
     )
 
 
-def _module_against_torch(torch, ours, theirs, x, backend):
+def _module_against_torch(torch, ours, theirs, x, backend, load=True):
     """Load PyTorch's state dict as it is; outputs, input and parameter gradients agree."""
-    ours.load_state_dict(theirs.state_dict())
+    if load:
+        ours.load_state_dict(theirs.state_dict())
     tx = torch.tensor(x, requires_grad=True)
     mine = tg.tensor(x, backend=backend, requires_grad=True)
     out, expected = ours(mine), theirs(tx)
@@ -784,7 +785,7 @@ def test_gru_hessian_vector_product_matches_torch(torch, backend_name, xp):
     np.testing.assert_allclose(hv.numpy(), expected.numpy(), **TOL)
 
 
-# ----------------------------------------------------------------- MNIST-1D paper models and benchmark
+# ----------------------------------------------------------------- MNIST-1D models and benchmark
 def test_paper_models_have_the_papers_shapes():
     from tinygrad_edu import models
 
@@ -840,3 +841,150 @@ def test_train_command_takes_the_papers_models(capsys):
     assert "model gru" in out and re.search(r"test accuracy: \d+\.\d%", out)
     assert cli.main(["train", "--dataset", "digits", "--model", "cnn"]) == 2
     assert "built for --dataset mnist1d" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- attention
+SDPA_CASES = [
+    ("plain", {}),
+    ("causal", {"is_causal": True}),
+    ("boolean_mask", {"mask": "bool"}),
+    ("additive_mask", {"mask": "float"}),
+    ("scale", {"scale": 0.3}),
+]
+
+
+@pytest.mark.parametrize("name, options", SDPA_CASES, ids=[c[0] for c in SDPA_CASES])
+def test_scaled_dot_product_attention_matches_torch(torch, name, options, backend_name, xp):
+    rng = _rng(21)
+    inputs = [rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5))]
+    inputs.append(rng.standard_normal((2, 3, 6, 7)))
+    options = dict(options)
+    kind = options.pop("mask", None)
+    if kind == "bool":
+        mask = rng.random((4, 6)) > 0.4
+        mask[:, 0] = True  # every query keeps a key
+        inputs.append(mask)
+    elif kind == "float":
+        inputs.append(rng.standard_normal((3, 4, 6)))
+    compare_with_torch(
+            torch,
+            lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m, **options_ours),
+            lambda q, k, v, m: torch.nn.functional.scaled_dot_product_attention(
+                q, k, v, m, **options
+            ),
+            inputs,
+            backend_name,
+        )
+        return
+    compare_with_torch(
+        torch,
+        lambda q, k, v, *m: F.scaled_dot_product_attention(q, k, v, *m, **options),
+        lambda q, k, v, *m: torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, *m, **options
+        ),
+        inputs,
+        backend_name,
+    )
+
+
+def test_softmax_of_attention_is_stable_for_large_scores(backend_name, xp):
+    q = tg.tensor(np.full((1, 2, 3), 400.0), backend=backend_name)
+    k = tg.tensor(np.array([[[1.0, 1.0, 1.0], [-1.0, -1.0, -1.0]]]), backend=backend_name)
+    v = tg.tensor(np.array([[[1.0], [2.0]]]), backend=backend_name)
+    out = F.scaled_dot_product_attention(q, k, v)
+    np.testing.assert_allclose(out.numpy(), [[[1.0], [1.0]]])
+
+
+MHA_CASES = [
+    ({"batch_first": False}, {}),
+    ({"batch_first": True}, {"key_padding_mask": True}),
+    ({"batch_first": False, "bias": False}, {"attn_mask": "bool", "average_attn_weights": False}),
+    ({"batch_first": True}, {"attn_mask": "float", "need_weights": False}),
+    ({"batch_first": False}, {"is_causal": True}),
+]
+
+
+@pytest.mark.parametrize("options, call", MHA_CASES)
+def test_multihead_attention_loads_torch_weights_and_matches(
+    torch, options, call, backend_name, xp
+):
+    rng = _rng(22)
+    theirs = torch.nn.MultiheadAttention(8, 2, **options).double()
+    ours = nn.MultiheadAttention(8, 2, **options, dtype="float64", backend=backend_name)
+    ours.load_state_dict(theirs.state_dict())  # out_proj.weight in PyTorch's (out, in) as well
+    batch_first = options["batch_first"]
+    shape_q, shape_k = ((3, 4, 8), (3, 5, 8)) if batch_first else ((4, 3, 8), (5, 3, 8))
+    if call.get("is_causal"):
+        shape_k = shape_q
+    query, key = rng.standard_normal(shape_q), rng.standard_normal(shape_k)
+    value = rng.standard_normal(shape_k)
+    length, source = 4, 5 if not call.get("is_causal") else 4
+    kwargs_ours, kwargs_theirs = {}, {}
+    if call.get("key_padding_mask"):
+        mask = np.zeros((3, source), bool)
+        mask[1, 2] = mask[0, 4] = True
+        kwargs_ours["key_padding_mask"] = tg.tensor(mask, backend=backend_name)
+        kwargs_theirs["key_padding_mask"] = torch.tensor(mask)
+    if call.get("attn_mask") == "bool":
+        mask = rng.random((length, source)) > 0.6
+        mask[:, 0] = False  # True blocks: every query keeps key 0
+        kwargs_ours["attn_mask"], kwargs_theirs["attn_mask"] = (
+            tg.tensor(mask, backend=backend_name),
+            torch.tensor(mask),
+        )
+    elif call.get("attn_mask") == "float":
+        mask = rng.standard_normal((3 * 2, length, source))
+        kwargs_ours["attn_mask"], kwargs_theirs["attn_mask"] = (
+            tg.tensor(mask, backend=backend_name),
+            torch.tensor(mask),
+        )
+    if call.get("is_causal"):
+        mask = np.triu(np.ones((length, length), bool), 1)
+        kwargs_theirs["attn_mask"] = torch.tensor(mask)
+        kwargs_theirs["is_causal"] = True
+        kwargs_ours["is_causal"] = True
+    for flag in ("need_weights", "average_attn_weights"):
+        if flag in call:
+            kwargs_ours[flag] = kwargs_theirs[flag] = call[flag]
+
+    class Ours(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = ours
+
+        def forward(self, q):
+            out, weights = self.attention(
+                q,
+                tg.tensor(key, backend=backend_name),
+                tg.tensor(value, backend=backend_name),
+                **kwargs_ours,
+            )
+            return out if weights is None else (out, weights)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = theirs
+
+        def forward(self, q):
+            out, weights = self.attention(
+                q, torch.tensor(key), torch.tensor(value), **kwargs_theirs
+            )
+            return out if weights is None else (out, weights)
+
+    wrapped_ours, wrapped_theirs = Ours(), Theirs()
+    _module_against_torch(torch, wrapped_ours, wrapped_theirs, query, backend_name, load=False)
+
+
+@pytest.mark.parametrize("name", ["sdpa", "mha"])
+def test_gradcheck_attention(name, backend_name, xp):
+    if name == "sdpa":
+        shapes = [(1, 3, 2), (1, 4, 2), (1, 4, 3)]
+        mask = tg.tensor(np.tril(np.ones((3, 4), bool)), backend=backend_name)
+        fn = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, mask)  # noqa: E731
+    else:
+        layer = nn.MultiheadAttention(4, 2, dtype="float64", backend=backend_name)
+        shapes = [(3, 2, 4)]
+        fn = lambda x: layer(x, x, x)[0]  # noqa: E731
+    inputs = [make_input(shape, backend_name, seed=n) for n, shape in enumerate(shapes)]
+    assert tg.gradcheck(fn, inputs)

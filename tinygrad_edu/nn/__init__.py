@@ -12,6 +12,7 @@
 """
 
 from . import functional, init, utils
+from .attention import MultiheadAttention
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .embedding import Embedding
 from .layers import (
@@ -71,6 +72,7 @@ __all__ = [
     "RNN",
     "RNNCell",
     "MaxPool1d",
+    "MultiheadAttention",
     "MaxPool2d",
     "Unflatten",
     "BCELoss",

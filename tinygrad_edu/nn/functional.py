@@ -9,6 +9,8 @@ states the math. Every loss takes ``reduction``: ``"mean"`` (the default),
 
 from __future__ import annotations
 
+import math
+
 from .. import backend as backends
 from .. import fused
 from ..functional import (  # noqa: F401  (re-exported for F.relu, F.softmax, ...)
@@ -87,6 +89,57 @@ def layer_norm(
     if bias is not None:
         y = y + bias
     return y
+
+
+# ----------------------------------------------------------------- attention
+def _as_mask_tensor(mask, like: Tensor):
+    return mask if isinstance(mask, Tensor) else Tensor(mask)
+
+
+def scaled_dot_product_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask=None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """softmax(q k^T * scale + mask) v over the last two axes (see the module docstring).
+
+    ``attn_mask`` broadcasts to (..., L, S): boolean (True = attend) or additive.
+    ``dropout_p`` drops attention weights (always, like PyTorch's functional;
+    pass 0 at evaluation). ``is_causal`` lets query i attend to keys j <= i.
+    """
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise ValueError(
+            f"scaled_dot_product_attention needs q (..., L, E), k (..., S, E), v (..., S, Ev), "
+            f"got {q.shape}, {k.shape}, {v.shape}"
+        )
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape} and k {k.shape} need one E, "
+            f"k and v {v.shape} one S"
+        )
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention takes attn_mask or is_causal, not both")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    scores = (q @ k.mT) * scale
+    xp = q.xp
+    if is_causal:
+        queries, keys = q.shape[-2], k.shape[-2]
+        rows = xp.arange(queries, device=q.device)[:, None]
+        attn_mask = Tensor(xp.arange(keys, device=q.device)[None, :] <= rows)
+    if attn_mask is not None:
+        attn_mask = _as_mask_tensor(attn_mask, q)
+        if attn_mask.dtype == xp.bool:
+            scores = where(attn_mask, scores, -math.inf)
+        else:
+            scores = scores + attn_mask
+    weights = scores.softmax(axis=-1)
+    if dropout_p:
+        weights = dropout(weights, dropout_p)
+    return weights @ v
 
 
 # ----------------------------------------------------------------- losses
