@@ -867,16 +867,6 @@ def test_scaled_dot_product_attention_matches_torch(torch, name, options, backen
     elif kind == "float":
         inputs.append(rng.standard_normal((3, 4, 6)))
     compare_with_torch(
-            torch,
-            lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, m, **options_ours),
-            lambda q, k, v, m: torch.nn.functional.scaled_dot_product_attention(
-                q, k, v, m, **options
-            ),
-            inputs,
-            backend_name,
-        )
-        return
-    compare_with_torch(
         torch,
         lambda q, k, v, *m: F.scaled_dot_product_attention(q, k, v, *m, **options),
         lambda q, k, v, *m: torch.nn.functional.scaled_dot_product_attention(
