@@ -11,8 +11,8 @@ import pytest
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
+from tinygrad_edu.function import ProcessMode, thread_mode
 from tinygrad_edu.inspect import AnomalyError, detect_anomaly, graph, trace_backward
-from tinygrad_edu.tensor import _GradMode
 
 from .helpers import make_input
 
@@ -149,13 +149,13 @@ def test_tracer_records_each_node_with_gradient_norms_and_summed_axes(backend_na
     np.testing.assert_allclose(into_b.norm, np.linalg.norm(b.grad.numpy()), rtol=1e-12)
     table = str(tr)
     assert "summed axes (0,)" in table and len(table.splitlines()) == 4
-    assert _GradMode.tracer is None
+    assert thread_mode.tracer is None
 
 
 def test_tracer_is_switched_off_after_an_exception():
     with pytest.raises(KeyError), trace_backward():
         raise KeyError("inside the block")
-    assert _GradMode.tracer is None
+    assert thread_mode.tracer is None
 
 
 def test_watch_keeps_the_gradient_of_an_intermediate_tensor():
@@ -254,7 +254,7 @@ def test_anomaly_log_of_a_negative_number_in_forward(backend_name, xp):
     assert message.startswith("Log produced non-finite values (1 NaN of 2 entries)")
     assert f"test_inspect.py:{line}" in message
     assert "range [-4, 2]" in message
-    assert _GradMode.anomaly is None
+    assert ProcessMode.anomaly is None
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -270,7 +270,7 @@ def test_anomaly_zero_over_zero_in_the_backward_of_sqrt(backend_name, xp):
     assert message.startswith("the backward of Sqrt produced non-finite values (1 Inf of 2")
     assert f"test_inspect.py:{line}" in message
     assert "range [0, 4]" in message
-    assert x.grad is None and _GradMode.anomaly is None
+    assert x.grad is None and ProcessMode.anomaly is None
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -290,16 +290,16 @@ def test_anomaly_detection_is_off_outside_the_block():
     x = tg.tensor([-1.0], dtype="float64", requires_grad=True)
     logged = x.log()  # NaN, silently
     assert np.isnan(logged.item()) and not hasattr(logged.grad_fn, "created_at")
-    assert _GradMode.anomaly is None
+    assert ProcessMode.anomaly is None
 
 
 def test_anomaly_decorator_restores_the_mode_after_recursion():
     @detect_anomaly()
     def depth(n):
-        assert _GradMode.anomaly is not None
+        assert ProcessMode.anomaly is not None
         return 0 if n == 0 else 1 + depth(n - 1)
 
-    assert depth(3) == 3 and _GradMode.anomaly is None
+    assert depth(3) == 3 and ProcessMode.anomaly is None
 
 
 def test_anomaly_passes_values_that_were_already_non_finite():

@@ -18,11 +18,26 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import tinygrad_edu as tg
-from tinygrad_edu.tensor import count_consumers
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 LEAF_GRAD, LEAF_CONST, OP_COLOR = "#cfe2ff", "#e9ecef", "#fff3cd"
 FORWARD_COLOR, BACKWARD_COLOR = "#333333", "#c0392b"
+
+
+def count_consumers(roots) -> dict:
+    """id(tensor) -> how many graph edges lead into it (gradient contributions it receives)."""
+    counts, seen, stack = {}, {id(root) for root in roots}, list(roots)
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is None or fn.parents is None:
+            continue
+        for parent, needs in zip(fn.parents, fn.needs_input_grad):
+            if needs:
+                counts[id(parent)] = counts.get(id(parent), 0) + 1
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+    return counts
 
 
 def graph_of(loss: tg.Tensor) -> tuple[list, list]:

@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass, field
 
 from .. import backend
-from ..tensor import Tensor, _GradMode
+from ..function import thread_mode
+from ..tensor import Tensor
 
 
 @dataclass
@@ -72,12 +73,12 @@ class trace_backward:
         self._previous = None
 
     def __enter__(self):
-        self._previous = _GradMode.tracer
-        _GradMode.tracer = self
+        self._previous = thread_mode.tracer
+        thread_mode.tracer = self
         return self
 
     def __exit__(self, *exc):
-        _GradMode.tracer = self._previous
+        thread_mode.tracer = self._previous
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
@@ -87,7 +88,7 @@ class trace_backward:
 
     # ------------------------------------------------ called by the engine
     def record(self, fn, grad_out: Tensor, parent_grads) -> None:
-        """One operation's backward just ran (``run_backward`` calls this)."""
+        """One operation's backward just ran (``autograd.backward`` calls this)."""
         output = fn.output
         step = TraceStep(
             index=len(self.steps),

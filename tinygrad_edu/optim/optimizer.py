@@ -38,9 +38,9 @@ import json
 from collections.abc import Callable, Iterable
 
 from .. import backend
-from ..autograd import enable_grad, no_grad
+from ..autograd import enable_grad, mark_written_in_place, no_grad
 from ..nn.module import Parameter
-from ..tensor import Tensor, mark_written_in_place
+from ..tensor import Tensor
 
 _ARRAY_REFERENCE = "__array__"
 
