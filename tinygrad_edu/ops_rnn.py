@@ -34,10 +34,11 @@ second derivatives are those of the composite and exact.
 
 from __future__ import annotations
 
+from . import backend
 from .autograd import grad
+from .function import Function
 from .functional import stack
 from .fused import linear
-from .ops import Primitive
 from .tensor import Tensor
 
 
@@ -63,7 +64,7 @@ def gru_recurrence(projected, h0, w_hh, b_hh, reverse: bool = False) -> Tensor:
     return stack(outputs, axis=0)
 
 
-class GRUSequence(Primitive):
+class GRUSequence(Function):
     """outputs (L, N, H) of a GRU direction given p = x W_ih^T + b_ih (L, N, 3H), h0 (N, H),
     W_hh (3H, H) and b_hh (3H,) or None; the derivatives are in the module docstring."""
 
@@ -95,11 +96,11 @@ class GRUSequence(Primitive):
             outputs[t] = h
         return xp.stack(outputs, axis=0)
 
-    def backward(self, g):
-        if self.F.recording:
-            return self._recorded_backward(g)
-        xp = self.F.xp
-        _, _, w_hh, b_hh = self.args
+    def backward(self, F, g, inputs, out):
+        if F.recording:
+            return self._recorded_backward(g, inputs)
+        xp = backend.namespace_of(g)
+        _, _, w_hh, b_hh = inputs
         hidden = w_hh.shape[-1]
         steps = len(self.saved)
         grad_projected = [None] * steps
@@ -126,8 +127,7 @@ class GRUSequence(Primitive):
             xp.sum(flat_a, axis=0) if b_hh is not None and needs[3] else None,
         )
 
-    def _recorded_backward(self, g):
-        inputs = self.args
+    def _recorded_backward(self, g, inputs):
         tracked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
         outputs = gru_recurrence(*inputs, self.reverse)
         grads = iter(grad(outputs, tracked, grad_outputs=g, create_graph=True, allow_unused=True))
