@@ -43,8 +43,9 @@ EXECUTED_PAGES = [
     "internals.md",
     "training.md",
     "backends.md",
+    "cnn-rnn.md",
 ]
-MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals"]
+MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals", "cnn-rnn"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]
 PYTHON_BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 FENCE_LANGUAGE = re.compile(r"^[ \t]*```+[ \t]*([^\s`{]*)", re.MULTILINE)
