@@ -12,6 +12,9 @@ the comparisons skip and the gradient checks still run.
 
 import importlib.util
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -978,3 +981,19 @@ def test_gradcheck_attention(name, backend_name, xp):
         fn = lambda x: layer(x, x, x)[0]  # noqa: E731
     inputs = [make_input(shape, backend_name, seed=n) for n, shape in enumerate(shapes)]
     assert tg.gradcheck(fn, inputs)
+
+
+def test_lenet5_example_trains_on_a_small_synthetic_idx_set(tmp_path):
+    from .test_data import write_tiny_mnist
+
+    write_tiny_mnist(tmp_path / "mnist", n_train=40, n_test=10)
+    example = Path(__file__).resolve().parent.parent / "examples" / "lenet5_mnist.py"
+    result = subprocess.run(
+        [sys.executable, str(example), "--root", str(tmp_path / "mnist"), "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "40 training images" in result.stdout
+    assert re.search(r"test accuracy: \d+\.\d%", result.stdout)
