@@ -33,7 +33,7 @@ from ..fused import linear
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
-from .padding import pad
+from .padding import pad, taken
 
 
 def as_tuple(value, dims: int, name: str) -> tuple:
@@ -225,7 +225,8 @@ def conv_transpose(
     w = weight.reshape((groups, group_in, group_out) + kernel)
     w = w.transpose((0, 2, 1) + tuple(range(3, 3 + dims)))
     w = w.reshape((groups * group_out, group_in) + kernel)
-    w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * dims]
+    for axis in range(2, 2 + dims):
+        w = taken(w, axis, range(w.shape[axis] - 1, -1, -1))
     y = conv(x, w, bias, 1, 0, dilation, groups, dims=dims, fn_name=fn_name)
     return y[0] if unbatched else y
 

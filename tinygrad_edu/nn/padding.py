@@ -64,10 +64,8 @@ def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str, value: f
             raise ValueError(
                 f"reflect padding ({before}, {after}) must be less than the axis length {n}"
             )
-        left = x[_along(axis, slice(before, 0, -1))] if before else None
-        # indices n - 2 down to n - 1 - after; a stop of -1 would mean the last entry
-        stop = n - 2 - after
-        right = x[_along(axis, slice(n - 2, stop if stop >= 0 else None, -1))] if after else None
+        left = taken(x, axis, range(before, 0, -1)) if before else None
+        right = taken(x, axis, range(n - 2, n - 2 - after, -1)) if after else None
     elif mode == "replicate":
         if n == 0:
             raise ValueError("replicate padding needs a non-empty axis")
@@ -81,6 +79,15 @@ def _pad_axis(x: Tensor, axis: int, before: int, after: int, mode: str, value: f
         left = x[_along(axis, slice(n - before, n))] if before else None
         right = x[_along(axis, slice(0, after))] if after else None
     return concat([p for p in (left, x, right) if p is not None], axis=axis)
+
+
+def taken(x: Tensor, axis: int, positions: range) -> Tensor:
+    """x at ``positions`` along ``axis``, by an integer index array.
+
+    Used for reversed runs: PyTorch's arrays take no negative slice steps.
+    """
+    index = x.xp.asarray(list(positions), device=x.device)
+    return x[_along(axis, index)]
 
 
 def _filled(x: Tensor, axis: int, count: int, value: float):
