@@ -28,7 +28,7 @@ from ..fused import linear
 from ..ops import where
 from ..tensor import Tensor
 from . import init
-from .functional import _as_mask_tensor, dropout
+from .functional import _as_tensor, dropout
 from .module import Module, Parameter
 
 
@@ -123,7 +123,9 @@ class MultiheadAttention(Module):
         if unbatched:
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = _as_mask_tensor(key_padding_mask, query).unsqueeze(0)
+                key_padding_mask = _as_tensor(
+                    key_padding_mask, query, "key_padding_mask"
+                ).unsqueeze(0)
         elif self.batch_first:
             query, key, value = (t.transpose(1, 0, 2) for t in (query, key, value))
         if query.ndim != 3 or query.shape[-1] != self.embed_dim:
@@ -150,12 +152,12 @@ class MultiheadAttention(Module):
             rows = xp.arange(length, device=query.device)[:, None]
             attn_mask = Tensor(xp.arange(source, device=query.device)[None, :] > rows)
         if attn_mask is not None:
-            attn_mask = _as_mask_tensor(attn_mask, query)
+            attn_mask = _as_tensor(attn_mask, query, "attn_mask")
             if attn_mask.ndim == 3:  # (N h, L, S)
                 attn_mask = attn_mask.reshape(batch, heads, length, source)
             scores = _masked(scores, attn_mask, xp)
         if key_padding_mask is not None:
-            padding = _as_mask_tensor(key_padding_mask, query)
+            padding = _as_tensor(key_padding_mask, query, "key_padding_mask")
             scores = _masked(scores, padding.reshape(batch, 1, 1, source), xp)
         weights = scores.softmax(axis=-1)
         attended = dropout(weights, self.dropout, self.training) if self.dropout else weights

@@ -92,10 +92,6 @@ def layer_norm(
 
 
 # ----------------------------------------------------------------- attention
-def _as_mask_tensor(mask, like: Tensor):
-    return mask if isinstance(mask, Tensor) else Tensor(mask)
-
-
 def scaled_dot_product_attention(
     q: Tensor,
     k: Tensor,
@@ -131,7 +127,7 @@ def scaled_dot_product_attention(
         rows = xp.arange(queries, device=q.device)[:, None]
         attn_mask = Tensor(xp.arange(keys, device=q.device)[None, :] <= rows)
     if attn_mask is not None:
-        attn_mask = _as_mask_tensor(attn_mask, q)
+        attn_mask = _as_tensor(attn_mask, q, "attn_mask")
         if attn_mask.dtype == xp.bool:
             scores = where(attn_mask, scores, -math.inf)
         else:
