@@ -318,7 +318,7 @@ def plot(runs: list, path, library: str = "tinygrad_edu") -> str:
     axes[1].legend(loc="lower right", fontsize=8)
     figure.suptitle(
         f"MNIST-1D with {library}: solid normal inputs, dashed spatially shuffled "
-        f"(seeds {', '.join(map(str, seeds))})"
+        f"({'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))})"
     )
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
