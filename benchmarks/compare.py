@@ -292,6 +292,130 @@ def run_workload(workload, loaded, skipped, args):
     }
 
 
+# ------------------------------------------------------------ layer rows (conv, GRU)
+# (name, description, input shape, layer): forward + backward of sum(y * w) for a
+# fixed random w, float32, against PyTorch eager with the same weights and inputs.
+LAYER_ROWS = [
+    (
+        "L1 conv1d small",
+        "Conv1d(25, 25, 3, stride 2, pad 1) on (100, 25, 19): the MNIST-1D CNN's 2nd layer",
+        (100, 25, 19),
+        ("conv1d", 25, 25, 3, {"stride": 2, "padding": 1}),
+    ),
+    (
+        "L2 conv1d mid",
+        "Conv1d(64, 64, 5, pad 2) on (32, 64, 256)",
+        (32, 64, 256),
+        ("conv1d", 64, 64, 5, {"padding": 2}),
+    ),
+    (
+        "L3 conv2d small",
+        "Conv2d(8, 16, 3, pad 1) on (32, 8, 28, 28)",
+        (32, 8, 28, 28),
+        ("conv2d", 8, 16, 3, {"padding": 1}),
+    ),
+    (
+        "L4 conv2d mid",
+        "Conv2d(32, 64, 3, pad 1) on (16, 32, 64, 64)",
+        (16, 32, 64, 64),
+        ("conv2d", 32, 64, 3, {"padding": 1}),
+    ),
+    (
+        "L5 GRU step",
+        "bidirectional GRU(1, 6) over 40 steps, batch 100 (batch first): the MNIST-1D GRU layer",
+        (100, 40, 1),
+        ("gru", 1, 6, 0, {}),
+    ),
+]
+
+
+def _layer_pair(spec, shape, torch, tg):
+    """(ours, theirs, x, tx, w, tw): the same layer in both libraries, same weights."""
+    kind, first, second, kernel, options = spec
+    rng = np.random.default_rng(wl.SEED)
+    if kind == "gru":
+        theirs = torch.nn.GRU(first, second, batch_first=True, bidirectional=True)
+        ours = tg.nn.GRU(first, second, batch_first=True, bidirectional=True)
+    else:
+        cls = {"conv1d": "Conv1d", "conv2d": "Conv2d"}[kind]
+        theirs = getattr(torch.nn, cls)(first, second, kernel, **options)
+        ours = getattr(tg.nn, cls)(first, second, kernel, **options)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = rng.standard_normal(shape).astype(np.float32)
+    with torch.no_grad():
+        out = theirs(torch.from_numpy(x))
+    out = out[0] if isinstance(out, tuple) else out
+    w = rng.standard_normal(tuple(out.shape)).astype(np.float32)
+    return ours, theirs, x, w
+
+
+def layer_reports(args):
+    """The conv and GRU rows: tinygrad_edu and PyTorch eager, forward + backward."""
+    try:
+        import torch
+
+        import tinygrad_edu as tg
+    except ImportError as exc:
+        print(f"layer rows skipped: {exc}")
+        return []
+    reports = []
+    for name, description, shape, spec in LAYER_ROWS:
+        if args.only and not name.startswith(tuple(p.strip() for p in args.only.split(","))):
+            continue
+        ours, theirs, x, w = _layer_pair(spec, shape, torch, tg)
+        x_ours, w_ours = tg.tensor(x, requires_grad=True), tg.tensor(w)
+        x_theirs = torch.from_numpy(x).requires_grad_(True)
+        w_theirs = torch.from_numpy(w)
+
+        def step_ours(ours=ours, x_ours=x_ours, w_ours=w_ours):
+            out = ours(x_ours)
+            out = out[0] if isinstance(out, tuple) else out
+            x_ours.grad = None
+            ours.zero_grad()
+            (out * w_ours).sum().backward()
+            return x_ours.grad.numpy()
+
+        def step_theirs(theirs=theirs, x_theirs=x_theirs, w_theirs=w_theirs):
+            out = theirs(x_theirs)
+            out = out[0] if isinstance(out, tuple) else out
+            x_theirs.grad = None
+            theirs.zero_grad()
+            (out * w_theirs).sum().backward()
+            return x_theirs.grad.numpy()
+
+        status = compare_results([step_ours()], [step_theirs().astype(np.float64)], 1e-3, 1e-4)
+        runners = {TINY: step_ours, TORCH: step_theirs}
+        limit_threads()
+        gc.collect()
+        gc.freeze()
+        blocks = {
+            n: calibrate(fn, args.warmup_ms / 1e3, args.block_ms / 1e3) for n, fn in runners.items()
+        }
+        samples = time_interleaved(runners, args.repeats, blocks)
+        gc.unfreeze()
+        rows = {}
+        for n, times in samples.items():
+            q1, median, q3 = np.percentile(times, [25, 50, 75])
+            rows[n] = {
+                "median": median * 1e3,
+                "iqr_pct": 100 * (q3 - q1) / median,
+                "block": blocks[n],
+                "samples_s": times,
+                "check": "reference" if n == TORCH else f"input gradient vs torch: {status}",
+            }
+        rows[TINY]["vs_torch"] = rows[TINY]["median"] / rows[TORCH]["median"]
+        reports.append(
+            {
+                "workload": name,
+                "description": description + "; forward + backward, float32",
+                "unit": "ms/step",
+                "notes": [],
+                "results": rows,
+            }
+        )
+    return reports
+
+
 def print_table(reports):
     header = ("workload", "implementation", "median", "unit", "IQR", "x numpy", "x torch", "check")
     lines = []
@@ -365,6 +489,9 @@ def parse_args(argv=None):
         action="store_true",
         help="time only the NumPy floor, tinygrad_edu (eager and compiled) and PyTorch",
     )
+    parser.add_argument(
+        "--skip-layers", action="store_true", help="leave out the conv1d/conv2d/GRU rows"
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     if args.repeats is None:
@@ -406,6 +533,10 @@ def main(argv=None):
     print()
 
     reports = [run_workload(workload, loaded, skipped, args) for workload in all_workloads]
+    if not args.skip_layers:
+        for name, description, _, _ in LAYER_ROWS:
+            print(f"{name}: {description}")
+        reports += layer_reports(args)
     print_table(reports)
     elapsed = time.perf_counter() - t_start
     print(f"\ntotal {elapsed:.1f} s")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu import fused
+from tinygrad_edu import fused, ops_rnn
 
 
 def _targets(z):
@@ -565,6 +565,8 @@ SHAPE_OPS = [
         lambda x: x * 2,
         lambda x: x * 2,
     ),
+    ("gru_sequence", lambda p, h, w, b: ops_rnn.gru_sequence(p, h, w, b), [(3, 2, 6), (2, 2), (6, 2), (6,)], None, None),
+    ("gru_sequence_reverse_equals_composite", lambda p, h, w: ops_rnn.gru_sequence(p, h, w, None, True) - ops_rnn.gru_recurrence(p, h, w, None, True) + p.sum() * 0, [(3, 2, 6), (2, 2), (6, 2)], lambda p, h, w: np.zeros((3, 2, 2)), None),
 ]
 
 

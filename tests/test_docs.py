@@ -55,8 +55,9 @@ EXECUTED_PAGES = [
     "training.md",
     "backends.md",
     "compile.md",
+    "cnn-rnn.md",
 ]
-MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals"]
+MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals", "cnn-rnn"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]
 # Pages whose text the core's authors own and that show results in comments
 # (``print(x)  # [2.0, 4.0]``): their output blocks, where they have any, are

@@ -7,7 +7,7 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import data, func, inspect, nn, optim, train  # noqa: E402  (subpackages use the names above)
+from . import data, func, inspect, models, nn, optim, train  # noqa: E402  (subpackages use the names above)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .backend import (
     available_backends as backends,
@@ -117,6 +117,7 @@ __all__ = [
     "nn",
     "optim",
     "train",
+    "models",
     # dtype names
     "float32",
     "float64",

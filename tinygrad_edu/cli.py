@@ -33,9 +33,10 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 
 from . import backend as backends
+from . import benchmark as mnist1d_benchmark
 from . import data
 from .backend import INSTALL_HINTS
-from .models import ACTIVATIONS, mlp
+from .models import ACTIVATIONS, MNIST1D_MODELS, mlp, mnist1d_model
 from .plotting import figure_format, plot_heatmap, plot_history
 from .serialization import save, write_atomically
 from .train import evaluate, fit, read_checkpoint_metadata, sweeps
@@ -161,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         "otherwise.",
     )
     _add_model_options(train)
+    train.add_argument(
+        "--model",
+        choices=TRAIN_MODELS,
+        help="mlp (default: the recipe's MLP), or for --dataset mnist1d the paper's cnn or gru",
+    )
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument(
         "--compile",
@@ -232,7 +238,82 @@ def build_parser() -> argparse.ArgumentParser:
     )
     info.set_defaults(handler=run_info)
     _add_saved_model_commands(commands)
+    _add_benchmark_command(commands)
     return parser
+
+
+# ------------------------------------------------------------ benchmark mnist1d
+def _add_benchmark_command(commands) -> None:
+    bench = commands.add_parser(
+        "benchmark",
+        help="the MNIST-1D paper's four models, normal and shuffled inputs: table and figure",
+        description="Train the MNIST-1D paper's logistic regression, MLP, CNN and GRU with "
+        "its recipe (Adam lr 1e-2, ordered batches of 100, 6000 steps), on normal and "
+        "spatially shuffled inputs; print the table and write the accuracy figure.",
+    )
+    bench.add_argument("suite", choices=("mnist1d",), help="the benchmark to run")
+    bench.add_argument(
+        "--models",
+        type=lambda text: _names(text, tuple(MNIST1D_MODELS), "--models"),
+        default=tuple(MNIST1D_MODELS),
+        help=f"comma-separated subset of {','.join(MNIST1D_MODELS)} (default: all)",
+    )
+    bench.add_argument("--steps", type=_positive_int, default=6000, help="default: 6000")
+    bench.add_argument(
+        "--seeds",
+        type=lambda text: tuple(_seed(part) for part in text.split(",")),
+        default=(0,),
+        help="comma-separated seeds, e.g. 0,1,2 (default: 0)",
+    )
+    bench.add_argument(
+        "--eval-every", type=_positive_int, default=250, help="steps between accuracy points"
+    )
+    bench.add_argument("--peer", choices=("torch",), help="also run the same recipe in PyTorch")
+    bench.add_argument(
+        "--out", metavar="PATH", default="mnist1d.png", help="figure (default: mnist1d.png)"
+    )
+    bench.add_argument(
+        "--backend", choices=backends.KNOWN_BACKENDS, default="numpy", help="default: numpy"
+    )
+    bench.add_argument("--threads", type=_positive_int, default=1, help="BLAS threads (default: 1)")
+    bench.set_defaults(handler=run_benchmark)
+
+
+def _names(text: str, choices: tuple, option: str) -> tuple:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in choices]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{option}: unknown {', '.join(unknown) or 'empty list'}; "
+            f"choose from {','.join(choices)}"
+        )
+    return names
+
+
+def run_benchmark(args) -> int:
+    _check_output(args.out, "--out", figure=True)
+
+    def report(run):
+        order = "shuffled" if run.shuffled else "normal"
+        print(
+            f"{run.library:>12} {run.model:>8} {order:>8} seed {run.seed}: test accuracy "
+            f"{100 * run.final_test:.1f}%, {run.seconds:.1f} s",
+            flush=True,
+        )
+
+    runs = mnist1d_benchmark.run(
+        args.models, args.steps, args.seeds, args.eval_every, args.peer, args.backend, report
+    )
+    print()
+    print(mnist1d_benchmark.table(runs))
+    spent = mnist1d_benchmark.totals(runs)
+    line = f"total training time: tinygrad_edu {spent['tinygrad_edu']:.1f} s"
+    if "torch" in spent:
+        ratio = spent["tinygrad_edu"] / spent["torch"]
+        line += f", torch {spent['torch']:.1f} s (ratio {ratio:.2f})"
+    print(line)
+    print(f"figure written to {mnist1d_benchmark.plot(runs, args.out)}")
+    return 0
 
 
 def _add_model_options(parser, lr: bool = True) -> None:
@@ -381,7 +462,18 @@ def resolve_config(args) -> dict:
         "epochs": _given(getattr(args, "epochs", None), recipe.epochs),
         "dtype": args.dtype or "float32",
         "seed": _given(args.seed, 0),
+        "model": _train_model_name(args, dataset),
     }
+
+
+TRAIN_MODELS = ("mlp", "cnn", "gru")
+
+
+def _train_model_name(args, dataset: str) -> str:
+    name = getattr(args, "model", None) or "mlp"
+    if name != "mlp" and dataset != "mnist1d":
+        raise UsageError(f"argument --model: {name} is built for --dataset mnist1d")
+    return name
 
 
 def _given(value, default):
@@ -497,15 +589,18 @@ def train_model(
     splits = load_splits(config["dataset"], config["seed"])
     tg.manual_seed(config["seed"])
     outputs = recipe.classes or 1
-    sizes = [splits.X_train.shape[1], *config["hidden"], outputs]
-    _check_model_size(sizes, config["dtype"])
-    model = mlp(
-        sizes,
-        config["activation"],
-        config["dropout"],
-        dtype=config["dtype"],
-        backend=backend,
-    )
+    if config.get("model", "mlp") != "mlp":  # the MNIST-1D paper's CNN or GRU
+        model = mnist1d_model(config["model"], dtype=config["dtype"], backend=backend)
+    else:
+        sizes = [splits.X_train.shape[1], *config["hidden"], outputs]
+        _check_model_size(sizes, config["dtype"])
+        model = mlp(
+            sizes,
+            config["activation"],
+            config["dropout"],
+            dtype=config["dtype"],
+            backend=backend,
+        )
     optimizer = make_optimizer(
         config["optimizer"],
         model.parameters(),
@@ -568,9 +663,12 @@ def run_train(args) -> int:
         )
     }
     print(_results_table(results, task))
+    shape = f"hidden {','.join(map(str, config['hidden']))}"
+    if config.get("model", "mlp") != "mlp":
+        shape = f"model {config['model']}"
     print(
         f"time {seconds:.1f} s, {history.epochs} epochs, {config['optimizer']} "
-        f"lr {config['lr']:g}, hidden {','.join(map(str, config['hidden']))}, "
+        f"lr {config['lr']:g}, {shape}, "
         f"backend {args.backend}, {config['dtype']}, seed {config['seed']}"
     )
     if splits.note:

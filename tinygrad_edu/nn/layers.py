@@ -271,6 +271,26 @@ class Flatten(Module):
         return f"start_axis={self.start_axis}"
 
 
+class Unflatten(Module):
+    """Split axis ``axis`` into ``sizes``: Unflatten(1, (1, 28, 28)) maps (N, 784) to (N, 1, 28, 28)
+
+    The inverse of ``Flatten``; one size may be -1 (inferred).
+    """
+
+    def __init__(self, axis: int, sizes):
+        super().__init__()
+        self.axis, self.sizes = axis, tuple(sizes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        axis = self.axis % x.ndim if -x.ndim <= self.axis < x.ndim else None
+        if axis is None:
+            raise ValueError(f"Unflatten: axis {self.axis} is out of range for shape {x.shape}")
+        return x.reshape(x.shape[:axis] + self.sizes + x.shape[axis + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, sizes={self.sizes}"
+
+
 class Dropout(Module):
     """Inverted dropout with drop probability ``p`` in training, identity in eval.
 
