@@ -27,11 +27,13 @@ from .arrays import (
     is_kind,
     materialize,
     move,
+    python_dtype,
     resolve_device,
     resolve_dtype,
     set_default_dtype,
     to_numpy,
 )
+from .extra_kernels import argsort, compat_namespace, scatter_add_along_axis, setitem
 from .kernels import (
     all_in_range,
     as_array,
