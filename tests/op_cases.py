@@ -418,10 +418,10 @@ MORE_UNARY = {
     "silu": (lambda x: x.silu(), lambda x: x / (1 + np.exp(-x)), lambda x: _torch().nn.functional.silu(x), "real"),
     "mish": (lambda x: x.mish(), lambda x: x * np.tanh(_np_softplus(x)), lambda x: _torch().nn.functional.mish(x), "real"),
     "selu": (lambda x: x.selu(), None, lambda x: _torch().nn.functional.selu(x), "away"),
-    "celu": (lambda x: x.celu(0.7), lambda x: np.where(x > 0, x, 0.7 * np.expm1(np.minimum(x, 0) / 0.7)), lambda x: _torch().nn.functional.celu(x, 0.7), "away"),
+    "celu": (lambda x: x.celu(0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(np.minimum(x, 0) / 0.5)), lambda x: _torch().nn.functional.celu(x, 0.5), "away"),  # alpha exact in float32: torch scales by a float32 1/alpha
     "hardtanh": (lambda x: x.hardtanh(), lambda x: np.clip(x, -1, 1), lambda x: _torch().nn.functional.hardtanh(x), "away"),
     "relu6": (lambda x: (4 * x).relu6(), lambda x: np.clip(4 * x, 0, 6), lambda x: _torch().nn.functional.relu6(4 * x), "away"),
-    "hardsigmoid": (lambda x: (3 * x).hardsigmoid(), lambda x: np.clip(x / 2 + 0.5, 0, 1), lambda x: _torch().nn.functional.hardsigmoid(3 * x), "away"),
+    "hardsigmoid": (lambda x: (3 * x).hardsigmoid(), lambda x: np.clip(x / 2 + 0.5, 0, 1), None, "away"),  # torch's float64 hardsigmoid scales by a float32 1/6 (3e-8 off)
     "hardswish": (lambda x: (3 * x).hardswish(), lambda x: 3 * x * np.clip(x / 2 + 0.5, 0, 1), lambda x: _torch().nn.functional.hardswish(3 * x), "away"),
     "logsigmoid": (lambda x: x.logsigmoid(), lambda x: -_np_softplus(-x), lambda x: _torch().nn.functional.logsigmoid(x), "real"),
     "softsign": (lambda x: x.softsign(), lambda x: x / (1 + np.abs(x)), lambda x: _torch().nn.functional.softsign(x), "real"),
@@ -429,6 +429,17 @@ MORE_UNARY = {
     "xp_exp_log_sqrt": (lambda x: _xp(x).sqrt(_xp(x).log(_xp(x).exp(x))), np.sqrt, lambda x: x.exp().log().sqrt(), "positive"),
     "xp_trig": (lambda x: _xp(x).sin(x) * _xp(x).cos(x) + _xp(x).tanh(x), lambda x: np.sin(x) * np.cos(x) + np.tanh(x), lambda x: x.sin() * x.cos() + x.tanh(), "real"),
     "xp_negative_positive": (lambda x: _xp(x).negative(_xp(x).positive(x)), np.negative, lambda x: -x, "real"),
+    "xp_more_unary": (
+        lambda x: sum(
+            (getattr(_xp(x), f)(x / 3) for f in ("tan", "asin", "acos", "atanh")),
+            start=sum(getattr(_xp(x), f)(x) for f in ("atan", "sinh", "cosh", "asinh", "expm1", "log1p", "log2", "log10", "reciprocal", "square")),
+        )
+        + _xp(x).acosh(1 + x) + _xp(x).sign(x) * x
+        + sum(getattr(_xp(x), f)(3 * x) for f in ("floor", "ceil", "round", "trunc")),
+        lambda x: np.tan(x / 3) + np.arcsin(x / 3) + np.arccos(x / 3) + np.arctanh(x / 3) + np.arctan(x) + np.sinh(x) + np.cosh(x) + np.arcsinh(x) + np.expm1(x) + np.log1p(x) + np.log2(x) + np.log10(x) + 1 / x + x * x + np.arccosh(1 + x) + np.sign(x) * x + np.floor(3 * x) + np.ceil(3 * x) + np.round(3 * x) + np.trunc(3 * x),
+        None,
+        "positive",
+    ),
     "xp_astype": (lambda x: _xp(x).astype(_xp(x).astype(x, _xp(x).float32), _xp(x).float64) - _xp(x).astype(x, _xp(x).float32) + x, lambda x: x, lambda x: x, "real"),
 }
 
@@ -439,6 +450,7 @@ MORE_BINARY = {
     "logaddexp": (lambda a, b: a.logaddexp(b), np.logaddexp, lambda a, b: _torch().logaddexp(a, b), ("real", "real")),
     "lerp": (lambda a, b: a.lerp(b, 0.3), lambda a, b: a + 0.3 * (b - a), lambda a, b: _torch().lerp(a, b, 0.3), ("real", "real")),
     "xp_arith": (lambda a, b: _xp(a).divide(_xp(a).multiply(_xp(a).add(a, b), _xp(a).subtract(a, b)), b), lambda a, b: (a + b) * (a - b) / b, lambda a, b: (a + b) * (a - b) / b, ("real", "away")),
+    "xp_atan2_hypot_logaddexp": (lambda a, b: _xp(a).atan2(a, b) + _xp(a).hypot(a, b) + _xp(a).logaddexp(a, b), lambda a, b: np.arctan2(a, b) + np.hypot(a, b) + np.logaddexp(a, b), None, ("away", "away")),
     "xp_pow": (lambda a, b: _xp(a).pow(a, b), np.power, lambda a, b: a**b, ("positive", "real")),
     "xp_maximum_minimum": (lambda a, b: _xp(a).maximum(a, b) + 2 * _xp(a).minimum(a, b), lambda a, b: np.maximum(a, b) + 2 * np.minimum(a, b), lambda a, b: _torch().maximum(a, b) + 2 * _torch().minimum(a, b), ("real", "real")),
     "xp_where": (lambda a, b: _xp(a).where(a > b, a, b), lambda a, b: np.where(a > b, a, b), lambda a, b: _torch().where(a > b, a, b), ("real", "real")),
@@ -591,6 +603,8 @@ MORE_OPS = [
     ("xp_linalg_cholesky_upper", lambda a: _xp(a).linalg.cholesky(_spd(a), upper=True), [(2, 3, 3)], lambda a: np.swapaxes(np.linalg.cholesky(_np_spd(a)), -1, -2), lambda a: _torch().linalg.cholesky(_torch_spd(a), upper=True), ()),
     ("xp_linalg_eigvalsh", lambda a: _xp(a).linalg.eigvalsh(_sym(a)), [(3, 3)], lambda a: np.linalg.eigvalsh(0.5 * (a + a.T)), lambda a: _torch().linalg.eigvalsh(_sym(a)), ()),
     ("xp_linalg_eigh_vectors", lambda a: _xp(a).linalg.eigh(_sym(a)).eigenvectors ** 2, [(3, 3)], lambda a: np.linalg.eigh(0.5 * (a + a.T))[1] ** 2, lambda a: _torch().linalg.eigh(_sym(a))[1] ** 2, ()),
+    ("xp_linalg_qr", lambda a: _xp(a).linalg.qr(a).Q * 2 + _xp(a).linalg.qr(a).R.sum(), [(4, 3)], lambda a: np.linalg.qr(a)[0] * 2 + np.linalg.qr(a)[1].sum(), lambda a: _torch().linalg.qr(a)[0] * 2 + _torch().linalg.qr(a)[1].sum(), ()),
+    ("xp_linalg_qr_square_batched", lambda a: _xp(a).linalg.qr(a).R, [(2, 3, 3)], lambda a: np.linalg.qr(a)[1], lambda a: _torch().linalg.qr(a)[1], ()),
     ("xp_linalg_svdvals", lambda a: _xp(a).linalg.svdvals(a), [(3, 4)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
     ("xp_linalg_svd_values", lambda a: _xp(a).linalg.svd(a, full_matrices=False).S, [(2, 4, 3)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
     ("xp_linalg_matrix_norms", lambda a: _xp(a).linalg.matrix_norm(a) + _xp(a).linalg.matrix_norm(a, ord="nuc") + _xp(a).linalg.matrix_norm(a, ord=2) + _xp(a).linalg.matrix_norm(a, ord=1) + _xp(a).linalg.matrix_norm(a, ord=float("inf")), [(3, 4)], lambda a: sum(np.linalg.norm(a, o) for o in ("fro", "nuc", 2, 1, np.inf)), lambda a: sum(_torch().linalg.matrix_norm(a, o) for o in ("fro", "nuc", 2, 1, float("inf"))), ("away",)),

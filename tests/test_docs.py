@@ -43,6 +43,7 @@ EXECUTED_PAGES = [
     "internals.md",
     "training.md",
     "backends.md",
+    "array-api.md",
 ]
 MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]

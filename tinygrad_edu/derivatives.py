@@ -128,6 +128,9 @@ class ArrayOps:
         """A copy of ``x`` with ``x[index] = value``."""
         return backend.setitem(self._xp, x, index, value)
 
+    def flip(self, x, axes):
+        return self._xp.flip(x, axis=axes)
+
     def subtract_at_rows(self, matrix, rows, columns, values):
         """``matrix[rows, columns] -= values`` in place, or None where the backend cannot."""
         return backend.subtract_at_rows(self._xp, matrix, rows, columns, values)
@@ -223,6 +226,9 @@ class TensorOps:
 
     def setitem(self, x, index, value):
         return _op["SetItem"].apply(x, value, index=index)
+
+    def flip(self, x, axes):
+        return _op["Flip"].apply(x, axes=axes)
 
     def unbroadcast(self, g, shape):
         if g.shape == shape:

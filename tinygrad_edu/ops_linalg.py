@@ -171,6 +171,44 @@ class SvdVals(Function):
         return ((new_tensor(self.u) * _row(g)) @ new_tensor(self.vh),)
 
 
+def _copy_lower_to_upper(m):
+    """tril(m) + tril(m, -1)^T: the lower triangle mirrored onto the upper one."""
+    lower = m.tril()
+    return lower + lower.tril(-1).mT
+
+
+class QrQ(Function):
+    """Q of the reduced QR decomposition A = Q R (A of shape (..., m, n), m >= n);
+    with M = -gQ^T Q:  dL/dA = (gQ + Q copyltu(M)) R^-T,  copyltu(M) = tril(M) + tril(M, -1)^T.
+
+    Together with ``QrR``'s rule this is PyTorch's (linear in (gQ, gR), so it splits)."""
+
+    rules_on_tensors = True
+
+    def forward(self, xp, a):
+        return xp.linalg.qr(a).Q
+
+    def backward(self, F, g, inputs, out):
+        r = QrR.apply(inputs[0])
+        m = -(g.mT @ out)
+        return ((g + out @ _copy_lower_to_upper(m)) @ Inv.apply(r).mT,)
+
+
+class QrR(Function):
+    """R of the reduced QR decomposition A = Q R (m >= n);
+    with M = R gR^T:  dL/dA = Q copyltu(M) R^-T."""
+
+    rules_on_tensors = True
+
+    def forward(self, xp, a):
+        return xp.linalg.qr(a).R
+
+    def backward(self, F, g, inputs, out):
+        q = QrQ.apply(inputs[0])
+        m = out @ g.mT
+        return (q @ _copy_lower_to_upper(m) @ Inv.apply(out).mT,)
+
+
 # ------------------------------------------------------------ composites
 def _diagonal_matrix(x):
     """x with everything off the diagonal of the last two axes set to 0."""

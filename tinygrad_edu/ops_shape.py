@@ -1,6 +1,6 @@
-"""More shape primitives: ``take_along_axis`` (gather), its adjoint, and ``x[index] = v``.
+"""More shape primitives: ``take_along_axis`` (gather), its adjoint, ``flip``, ``x[index] = v``.
 
-Everything else of this kind (flip, roll, tile, repeat, tril, sort values,
+Everything else of this kind (roll, tile, repeat, tril, sort values,
 take, ...) is composed from indexing, reshapes and these, in
 ``tensor_methods.py`` and the Array-API namespace. Index arrays are raw
 backend arrays (they have no gradient).
@@ -35,6 +35,19 @@ class ScatterAddAlongAxis(Function):
 
     def backward(self, F, g, inputs, out):
         return F.take_along_axis(g, inputs[1], self.axis), None  # indices: a raw array
+
+
+class Flip(Function):
+    """y = x reversed along ``axes``;  dL/dx = g reversed along ``axes``.
+
+    A primitive rather than ``x[::-1]``: PyTorch refuses negative slice steps."""
+
+    def forward(self, xp, x, axes):
+        self.axes = axes
+        return xp.flip(x, axis=axes)
+
+    def backward(self, F, g, inputs, out):
+        return (F.flip(g, self.axes),)
 
 
 class SetItem(Function):

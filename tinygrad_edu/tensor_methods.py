@@ -61,14 +61,6 @@ def _as_index_array(tensor, index):
     return index
 
 
-def _binary_raw(name):
-    def forward(self, other):
-        return _plain(self, getattr(self.data, name)(_data(other)))
-
-    forward.__name__ = name
-    return forward
-
-
 class TensorMethods:
     """Mixin of Tensor: methods beyond the core's (see the module docstring)."""
 
@@ -114,20 +106,47 @@ class TensorMethods:
 
     # ------------------------------------------------------------ integer and bitwise operators
     # not differentiable: results are plain Tensors
-    __floordiv__ = _binary_raw("__floordiv__")
-    __rfloordiv__ = _binary_raw("__rfloordiv__")
-    __mod__ = _binary_raw("__mod__")
-    __rmod__ = _binary_raw("__rmod__")
-    __and__ = _binary_raw("__and__")
-    __rand__ = _binary_raw("__rand__")
-    __or__ = _binary_raw("__or__")
-    __ror__ = _binary_raw("__ror__")
-    __xor__ = _binary_raw("__xor__")
-    __rxor__ = _binary_raw("__rxor__")
-    __lshift__ = _binary_raw("__lshift__")
-    __rlshift__ = _binary_raw("__rlshift__")
-    __rshift__ = _binary_raw("__rshift__")
-    __rrshift__ = _binary_raw("__rrshift__")
+    def __floordiv__(self, other):
+        return _plain(self, backend.floor_divide(self.xp, self.data, _data(other)))
+
+    def __rfloordiv__(self, other):
+        return _plain(self, backend.floor_divide(self.xp, _data(other), self.data))
+
+    def __mod__(self, other):
+        return _plain(self, self.data % _data(other))
+
+    def __rmod__(self, other):
+        return _plain(self, _data(other) % self.data)
+
+    def __and__(self, other):
+        return _plain(self, self.data & _data(other))
+
+    def __rand__(self, other):
+        return _plain(self, _data(other) & self.data)
+
+    def __or__(self, other):
+        return _plain(self, self.data | _data(other))
+
+    def __ror__(self, other):
+        return _plain(self, _data(other) | self.data)
+
+    def __xor__(self, other):
+        return _plain(self, self.data ^ _data(other))
+
+    def __rxor__(self, other):
+        return _plain(self, _data(other) ^ self.data)
+
+    def __lshift__(self, other):
+        return _plain(self, self.data << _data(other))
+
+    def __rlshift__(self, other):
+        return _plain(self, _data(other) << self.data)
+
+    def __rshift__(self, other):
+        return _plain(self, self.data >> _data(other))
+
+    def __rrshift__(self, other):
+        return _plain(self, _data(other) >> self.data)
 
     def __invert__(self):
         return _plain(self, ~self.data)
@@ -329,11 +348,10 @@ class TensorMethods:
         return 1.0507009873554804934193349852946 * self.elu(1.6732632423543772848170429916717)
 
     def celu(self, alpha=1.0):
-        """x for x > 0, else alpha * (exp(x / alpha) - 1)."""
-        negative = _op["Where"].apply(_plain(self, self.data > 0), 0.0, self)
-        return _op["Where"].apply(
-            _plain(self, self.data > 0), self, alpha * ((negative / alpha).exp() - 1.0)
-        )
+        """x for x > 0, else alpha * (exp(x / alpha) - 1) (expm1: no cancellation near 0)."""
+        positive = _plain(self, self.data > 0)
+        negative = _op["Where"].apply(positive, 0.0, self)
+        return _op["Where"].apply(positive, self, alpha * (negative / alpha).expm1())
 
     def hardtanh(self, min_val=-1.0, max_val=1.0):
         return self.clip(min_val, max_val)
@@ -428,10 +446,7 @@ class TensorMethods:
     # ------------------------------------------------------------ shapes
     def flip(self, axis=None):
         """Reverse the order along ``axis`` (every axis when None)."""
-        axes = _axes(axis, self.ndim)
-        return self[
-            tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))
-        ]
+        return ops_shape.Flip.apply(self, axes=_axes(axis, self.ndim))
 
     def take(self, indices, axis=None):
         """Entries at integer ``indices`` along ``axis`` (of the flattened tensor when None)."""

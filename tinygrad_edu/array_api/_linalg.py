@@ -3,8 +3,8 @@
 Differentiable on real floating inputs (ops_linalg.py): ``matmul, matrix_transpose,
 tensordot, vecdot, outer, trace, diagonal, cross, vector_norm, matrix_norm,
 matrix_power, solve, inv, det, slogdet`` (logabsdet), ``cholesky, eigh, eigvalsh``
-(values and vectors), ``svd`` (the singular values; U and Vh are plain), ``svdvals``.
-``qr``, ``pinv`` and ``matrix_rank`` call the backend and return plain Tensors.
+(values and vectors), ``qr`` (reduced, m >= n), ``svd`` (the singular values; U and Vh
+are plain), ``svdvals``. ``pinv`` and ``matrix_rank`` call the backend (plain Tensors).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections import namedtuple
 from .. import ops_linalg
 from ._wrapping import plain_function, unwrap
 
-PLAIN_LINALG = ("matrix_rank", "pinv", "qr")
+PLAIN_LINALG = ("matrix_rank", "pinv")
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
 
@@ -123,6 +124,11 @@ class LinalgNamespace:
         if self._tracked(x):
             return ops_linalg.Eigvalsh.apply(x)
         return self._call("eigvalsh", x)
+
+    def qr(self, x, /, *, mode="reduced"):
+        if self._tracked(x) and mode == "reduced" and x.shape[-2] >= x.shape[-1]:
+            return QRResult(ops_linalg.QrQ.apply(x), ops_linalg.QrR.apply(x))
+        return self._call("qr", x, mode=mode)
 
     def svd(self, x, /, *, full_matrices=True):
         result = self._call("svd", x, full_matrices=full_matrices)

@@ -47,7 +47,7 @@ PLAIN_FUNCTIONS = (
     "can_cast", "iinfo", "isdtype", "result_type",
     # elementwise: comparisons, logic, bits, integer division, complex parts, inspection
     "bitwise_and", "bitwise_left_shift", "bitwise_invert", "bitwise_or", "bitwise_right_shift",
-    "bitwise_xor", "conj", "copysign", "equal", "floor_divide", "greater", "greater_equal",
+    "bitwise_xor", "conj", "copysign", "equal", "greater", "greater_equal",
     "imag", "isfinite", "isinf", "isnan", "less", "less_equal", "logical_and", "logical_not",
     "logical_or", "logical_xor", "nextafter", "not_equal", "real", "remainder", "signbit",
     # searching, sorting, sets, utilities
@@ -309,6 +309,11 @@ class ArrayNamespace:
     def minimum(self, x1, x2, /):
         # min(a, b) = -max(-a, -b), as tg.minimum (functional.py)
         return self._binary("minimum", x1, x2, lambda a, b: -_op["Maximum"].apply(-a, -b))
+
+    def floor_divide(self, x1, x2, /):
+        """Not differentiable; the standard's special cases (``backend.floor_divide``)."""
+        data1, data2 = unwrap(x1), unwrap(x2)
+        return self._wrap(backend.floor_divide(self._standard, data1, data2))
 
     # ------------------------------------------------------------ statistics
     def _reduced(self, name, x, axis, keepdims, method, dtype=None, **kwargs):

@@ -33,7 +33,13 @@ from .arrays import (
     set_default_dtype,
     to_numpy,
 )
-from .extra_kernels import argsort, compat_namespace, scatter_add_along_axis, setitem
+from .extra_kernels import (
+    argsort,
+    compat_namespace,
+    floor_divide,
+    scatter_add_along_axis,
+    setitem,
+)
 from .kernels import (
     all_in_range,
     as_array,

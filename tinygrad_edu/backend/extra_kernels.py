@@ -72,3 +72,21 @@ def compat_namespace(xp):
 def argsort(xp, array, axis=-1, descending=False, stable=True):
     """The standard's ``argsort`` (NumPy's own has no ``descending``: compat's adds it)."""
     return compat_namespace(xp).argsort(array, axis=axis, descending=descending, stable=stable)
+
+
+def floor_divide(xp, a, b):
+    """``floor(a / b)`` elementwise with the standard's special cases.
+
+    The backend's ``a // b`` first; for real floating operands, where exactly
+    one of them is infinite the standard asks for ``floor(a / b)`` (so
+    ``inf // 2 = inf`` and ``1 // -inf = -0``), which NumPy's (NaN, -1) is not.
+    """
+    out = a // b
+    if not hasattr(out, "dtype") or not xp.isdtype(out.dtype, "real floating"):
+        return out
+    a = a if hasattr(a, "dtype") else xp.asarray(a, dtype=out.dtype)
+    b = b if hasattr(b, "dtype") else xp.asarray(b, dtype=out.dtype)
+    one_infinite = (xp.isinf(a) & xp.isfinite(b)) | (xp.isfinite(a) & xp.isinf(b))
+    if not xp.any(one_infinite):
+        return out
+    return xp.where(one_infinite, xp.floor(a / b), out)
