@@ -161,6 +161,8 @@ class TensorMethods:
         if result.dtype != self.dtype:
             result = result.astype(self.dtype)
         self.data = result.data
+        if not thread_mode.grad_enabled:  # an update under no_grad (an optimizer's): data only
+            return self
         self.requires_grad = result.requires_grad
         self._ctx = result._ctx
         if result._ctx is not None:
@@ -172,15 +174,17 @@ class TensorMethods:
         ``self`` earlier will refuse a backward pass: their saved value is replaced)."""
         if self.requires_grad and self._ctx is None and thread_mode.grad_enabled:
             raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation; "
+                "a leaf tensor that requires grad is being used in an in-place operation; "
                 "use an out-of-place form (x = x + y) or wrap it in tg.no_grad()"
             )
+        if self.requires_grad:
+            autograd.mark_written_in_place([self])
+        if not thread_mode.grad_enabled:
+            return new_tensor(self.data)
         old = new_tensor(self.data, self.requires_grad)
         old._ctx = self._ctx
         if self._ctx is not None:
             self._ctx._output_ref = weakref.ref(old)
-        if self.requires_grad:
-            autograd.mark_written_in_place([self])
         return old
 
     def __iadd__(self, other):

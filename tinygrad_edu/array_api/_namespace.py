@@ -97,7 +97,11 @@ class ArrayNamespace:
             return new_tensor(value)
         if isinstance(value, tuple):
             items = [self._wrap(v) for v in value]
-            return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+            if hasattr(value, "_fields"):  # a namedtuple (NumPy's, strict's)
+                return type(value)(*items)
+            if type(value) is not tuple:  # a struct sequence (torch.return_types)
+                return type(value)(items)
+            return tuple(items)
         if isinstance(value, list):
             return [self._wrap(v) for v in value]
         if hasattr(value, "__array__") and hasattr(value, "dtype") and hasattr(value, "shape"):
