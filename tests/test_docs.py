@@ -56,6 +56,7 @@ EXECUTED_PAGES = [
     "backends.md",
     "compile.md",
     "cnn-rnn.md",
+    "array-api.md",
 ]
 MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals", "cnn-rnn"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]

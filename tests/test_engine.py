@@ -160,8 +160,12 @@ def test_float32_parameter_with_float64_input_gets_float32_gradient():
 
 
 def test_default_dtype_and_python_data():
-    assert tg.tensor([1, 2]).dtype == np.float32
+    assert tg.tensor([1.0, 2]).dtype == np.float32
+    assert tg.tensor([0, 2, 1]).dtype == np.int64  # ints: the default integer dtype
+    assert tg.full((3,), 4).dtype == np.int64
     assert tg.tensor([True, False]).dtype == np.bool_
+    with pytest.raises(TypeError):
+        tg.tensor([1, 2], requires_grad=True)
     tg.set_default_dtype("float64")
     assert tg.tensor(1.5).dtype == np.float64
     assert tg.tensor(np.arange(3)).dtype == np.arange(3).dtype  # arrays keep their dtype

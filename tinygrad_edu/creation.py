@@ -54,7 +54,12 @@ def ones(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> 
 
 
 def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
+    """``shape`` filled with ``fill_value``; its dtype follows the value's Python type
+    (bool, the default integer or the default float dtype) unless ``dtype`` is given."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if dtype is None and type(fill_value) in (bool, int, complex):
+        xp = backends.get_namespace(backend)
+        dtype = backends.python_dtype(xp, {bool: "b", int: "i", complex: "c"}[type(fill_value)])
     return _filled(
         lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d, device=dev),
         shape,

@@ -117,6 +117,21 @@ class ArrayOps:
         columns = xp.arange(count, dtype=classes.dtype, device=backend.device_of(classes))
         return xp.astype(xp.reshape(classes, (-1, 1)) == columns, dtype)
 
+    def take_along_axis(self, x, indices, axis):
+        """``x`` gathered at raw integer ``indices`` along ``axis`` (the standard's)."""
+        return self._xp.take_along_axis(x, indices, axis=axis)
+
+    def scatter_add_along_axis(self, g, indices, shape, axis):
+        """The adjoint of ``take_along_axis``: zeros(shape) with g added at ``indices``."""
+        return backend.scatter_add_along_axis(self._xp, g, indices, shape, axis)
+
+    def setitem(self, x, index, value):
+        """A copy of ``x`` with ``x[index] = value``."""
+        return backend.setitem(self._xp, x, index, value)
+
+    def flip(self, x, axes):
+        return self._xp.flip(x, axis=axes)
+
     def subtract_at_rows(self, matrix, rows, columns, values):
         """``matrix[rows, columns] -= values`` in place, or None where the backend cannot."""
         return backend.subtract_at_rows(self._xp, matrix, rows, columns, values)
@@ -203,6 +218,18 @@ class TensorOps:
 
     def index_add(self, g, shape, index):
         return _op["IndexAdd"].apply(g, shape=shape, index=index)
+
+    def take_along_axis(self, x, indices, axis):
+        return _op["TakeAlongAxis"].apply(x, indices, axis=axis)
+
+    def scatter_add_along_axis(self, g, indices, shape, axis):
+        return _op["ScatterAddAlongAxis"].apply(g, indices, shape=shape, axis=axis)
+
+    def setitem(self, x, index, value):
+        return _op["SetItem"].apply(x, value, index=index)
+
+    def flip(self, x, axes):
+        return _op["Flip"].apply(x, axes=axes)
 
     def unbroadcast(self, g, shape):
         if g.shape == shape:

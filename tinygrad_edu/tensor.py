@@ -22,10 +22,11 @@ from .function import (  # Function: re-exported, the old import path
     raise_mixed,
     register_tensor_type,
 )
+from .tensor_methods import TensorMethods
 
 
 # ------------------------------------------------------------------- Tensor
-class Tensor:
+class Tensor(TensorMethods):
     """A backend array that records how it was computed.
 
     Parameters

@@ -15,6 +15,7 @@ Their public names are the package's surface (``backend.namespace_of(x)``).
 """
 
 from .arrays import *  # noqa: F403
+from .extra_kernels import *  # noqa: F403
 from .info import *  # noqa: F403
 from .kernels import *  # noqa: F403
 from .namespaces import *  # noqa: F403

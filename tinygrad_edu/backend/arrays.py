@@ -183,15 +183,31 @@ def to_numpy(array) -> np.ndarray:
 def from_python(data, xp, dtype=None, device=None):
     """An array from a Python scalar or nested list.
 
-    Numbers get the default float dtype, booleans stay boolean, unless
-    ``dtype`` says otherwise.
+    Unless ``dtype`` says otherwise, the Array-API inference (also PyTorch's and
+    NumPy's): floats get the default float dtype (``set_default_dtype``), ints
+    the namespace's default integer dtype (``int64``), bools ``bool``, complex
+    numbers the complex dtype of the default float's width.
     """
-    host = np.asarray(data)
-    if dtype is None:
-        dtype = "bool" if host.dtype == np.bool_ else _default_float_dtype
+    try:
+        host = np.asarray(data)
+    except (ValueError, OverflowError) as err:
+        raise TypeError(f"cannot make a tensor from {data!r}: {err}") from None
     if host.dtype == object:
         raise TypeError(f"cannot make a tensor from ragged or non-numeric data: {data!r}")
+    if dtype is None:
+        dtype = python_dtype(xp, host.dtype.kind)
     return from_numpy(host.astype(dtype_name(dtype)), xp, device)
+
+
+def python_dtype(xp, kind: str) -> str:
+    """The dtype name the Array-API gives Python data of NumPy dtype kind ``kind``."""
+    if kind == "b":
+        return "bool"
+    if kind in "iu":
+        return dtype_name(index_dtype(xp))
+    if kind == "c":
+        return "complex128" if _default_float_dtype == "float64" else "complex64"
+    return _default_float_dtype
 
 
 def from_numpy(array: np.ndarray, xp, device=None):
