@@ -61,7 +61,7 @@ def test_every_op_has_a_case():
     covered = set()
     for case in CASES:
         covered |= op_names(case.fn(*_inputs(case, "numpy")))
-    missing = set(Function.registry) - covered
+    missing = set(Function.builtins) - covered  # the library's own ops (tests define others)
     assert not missing, f"ops without a test case: {sorted(missing)}"
 
 
