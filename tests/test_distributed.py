@@ -194,7 +194,11 @@ def test_bad_results_files_and_cluster_options_get_one_line(capsys, tmp_path):
 
 def test_a_sweep_refuses_multithreaded_workers(capsys, tmp_path):
     cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        # in-process workers: dashboard_address=None would still try port 8787; :0 picks a free one
+        n_workers=1,
+        threads_per_worker=2,
+        processes=False,
+        dashboard_address=":0",
     )
     with cluster:
         status, _, err = run_cli(

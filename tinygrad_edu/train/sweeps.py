@@ -250,4 +250,3 @@ def _write_records(path: str, records: list[dict]) -> None:
         with contextlib.suppress(OSError):
             os.remove(temporary)
         raise
-
