@@ -575,7 +575,7 @@ class TensorMethods:
 
     # ------------------------------------------------------------ PyTorch's indexing ops
     def gather(self, axis, index):
-        """out[i][j] = x[index[i][j]][j] along ``axis`` (PyTorch's ``gather``; differentiable)."""
+        """``out[i][j] = x[index[i][j]][j]`` along ``axis`` (PyTorch's ``gather``)."""
         axis = _axis(axis, self.ndim)
         index = _as_index_array(self, index)
         if index.ndim != self.ndim:
@@ -588,7 +588,7 @@ class TensorMethods:
         )
 
     def scatter_add(self, axis, index, src):
-        """x with src[i][j] added at x[index[i][j]][j] along ``axis`` (repeats summed)."""
+        """x with ``src[i][j]`` added at ``x[index[i][j]][j]`` along ``axis`` (repeats summed)."""
         axis = _axis(axis, self.ndim)
         index = backend.as_index(self.xp, _as_index_array(self, index))
         if is_tensor(src) and src.shape != tuple(index.shape):

@@ -64,6 +64,7 @@ class ArrayNamespace:
     """The Array-API namespace over Tensors of the backend ``xp`` (see the package docstring)."""
 
     __array_api_version__ = API_VERSION
+    wraps_tensors = True  # its arrays are Tensors, not backend arrays (backend.namespace_of)
 
     def __init__(self, xp):
         self._xp = xp  # the namespace the ops compute with

@@ -145,6 +145,8 @@ def namespace_of(array):
             raise TypeError(
                 f"cannot use an object of type {type(array).__name__} as array data: {err}"
             ) from None
+        if getattr(xp, "wraps_tensors", False):  # tg.array_namespace: a Tensor is not array data
+            raise TypeError(f"a {type(array).__name__} is not backend array data (use .data)")
         _by_type[type(array)] = xp
     return xp
 
