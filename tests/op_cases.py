@@ -103,6 +103,18 @@ UNARY = {
         lambda x: __import__("torch").nn.functional.gelu(x),
         "real",
     ),
+    "gelu_tanh": (
+        lambda x: x.gelu(approximate="tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+        lambda x: __import__("torch").nn.functional.gelu(x, approximate="tanh"),
+        "real",
+    ),
+    "softplus_beta_threshold": (
+        lambda x: x.softplus(beta=2.0, threshold=1.0),
+        lambda x: np.where(2 * x > 1.0, x, np.log1p(np.exp(2 * x)) / 2),
+        lambda x: __import__("torch").nn.functional.softplus(x, beta=2.0, threshold=1.0),
+        "away",
+    ),
     "clip": (
         lambda x: x.clip(-0.5, 0.7),
         lambda x: np.clip(x, -0.5, 0.7),

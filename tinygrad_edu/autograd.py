@@ -92,7 +92,7 @@ def _run_rule(fn, node, grad, recording):
         return fn.backward(tensor_ops(xp), grad, fn.parents, node)
     if not fn.rules_on_tensors:
         return fn.backward(array_ops(xp), grad, fn.inputs, node.data)
-    grads = fn.backward(tensor_ops(xp), new_tensor(grad), fn.parents, node)
+    grads = fn.backward(tensor_ops(xp), new_tensor(xp.asarray(grad)), fn.parents, node)
     return [None if g is None else g.data for g in grads]
 
 

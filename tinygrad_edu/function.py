@@ -195,14 +195,6 @@ def _namespace_for(args):
     return xp
 
 
-def namespace_of_tensors(args):
-    """The shared namespace of the Tensor arguments (raises if they are mixed)."""
-    tensors = [a for a in args if isinstance(a, _tensor_type)]
-    if len({type(t.data) for t in tensors}) > 1:
-        raise_mixed(args)
-    return _namespace_for(args)
-
-
 def check_devices(args):
     devices = {str(backend.device_of(a.data)) for a in args if isinstance(a, _tensor_type)}
     if len(devices) > 1:

@@ -30,7 +30,21 @@ CORE = ENGINE + (
     "backend/random.py",
 )
 BUDGETS = {"engine": (ENGINE, 450), "core": (CORE, 1000)}
-OPS = ("ops.py", "fused.py", "functional.py", "derivatives.py", "backend/kernels.py")
+OPS = (
+    "ops.py",
+    "ops_elementwise.py",
+    "ops_reduce.py",
+    "ops_shape.py",
+    "ops_linalg.py",
+    "ops_rnn.py",
+    "fused.py",
+    "functional.py",
+    "more_ops.py",
+    "tensor_methods.py",
+    "derivatives.py",
+    "backend/kernels.py",
+    "backend/extra_kernels.py",
+)
 TOOLS = ("gradcheck.py", "backend/info.py")
 
 

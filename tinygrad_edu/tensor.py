@@ -17,7 +17,7 @@ import math
 from . import backend
 from .function import (  # Function: re-exported, the old import path
     Function,  # noqa: F401
-    namespace_of_tensors,
+    check_devices,
     new_tensor,
     raise_mixed,
     register_tensor_type,
@@ -32,8 +32,9 @@ class Tensor(TensorMethods):
     Parameters
     ----------
     data : Python scalar or (nested) list, array of any Array-API backend, or Tensor
-        An array keeps its dtype and backend; Python numbers get the default
-        float dtype (``tg.set_default_dtype``), Python booleans stay boolean.
+        An array keeps its dtype and backend; Python floats get the default
+        float dtype (``tg.set_default_dtype``), ints the default integer dtype
+        (int64), booleans bool.
     dtype, backend, device : optional
         Convert or move on creation. ``backend`` is a name (``"numpy"``,
         ``"cupy"``, ``"array_api_strict"``, ``"torch"``, ``"jax"``, ``"dask"``)
@@ -54,10 +55,7 @@ class Tensor(TensorMethods):
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, requires_grad=False):
-        """Fast construction from a backend array (no checks, no copies)."""
-        return new_tensor(data, requires_grad)
+    _wrap = staticmethod(new_tensor)  # Tensor._wrap(array): no checks, no copies
 
     # ------------------------------------------------------------ properties
     @property
@@ -278,8 +276,8 @@ class Tensor(TensorMethods):
     def relu(self):
         return ops.Relu.apply(self)
 
-    def softplus(self):
-        return ops.Softplus.apply(self)
+    def softplus(self, beta=1.0, threshold=20.0):
+        return functional.softplus(self, beta, threshold)
 
     def erf(self):
         return ops.Erf.apply(self)
@@ -293,8 +291,8 @@ class Tensor(TensorMethods):
     def elu(self, alpha=1.0):
         return functional.elu(self, alpha)
 
-    def gelu(self):
-        return functional.gelu(self)
+    def gelu(self, approximate="none"):
+        return functional.gelu(self, approximate)
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
@@ -406,7 +404,7 @@ def _to_array(data, dtype, backend_choice, device):
 # ------------------------------------------------------------ helpers
 def _operand(value, allow_scalar=True):
     """Tensors and Python numbers pass through; arrays become constant Tensors."""
-    if isinstance(value, (Tensor, int, float)):  # bool is an int
+    if isinstance(value, (Tensor, int, float, complex)):  # bool is an int
         if allow_scalar or isinstance(value, Tensor):
             return value
         raise TypeError("matmul needs tensors, not Python scalars")
@@ -416,7 +414,9 @@ def _operand(value, allow_scalar=True):
 def _compare(tensor, other, compare):
     other = _operand(other)
     if isinstance(other, Tensor):
-        namespace_of_tensors((tensor, other))
+        if type(other.data) is not type(tensor.data):
+            raise_mixed((tensor, other))
+        check_devices((tensor, other))
         other = other.data
     result = compare(tensor.data, other)
     if type(result) is not type(tensor.data):
