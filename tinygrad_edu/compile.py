@@ -1086,6 +1086,8 @@ class _Program:
         kept, folded, alias = self._simplify(trace)
         needed = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
         kept = self._drop_dead(kept, needed, trace, alias)
+        if _numpy_only(trace):
+            kept = self._multiply_by_masks(kept, needed, trace, alias)
         self._globals = {
             "_wrap": new_tensor, "_GuardFailed": _GuardFailed, "_StaleState": _StaleState,
             "_mark": mark_written_in_place, "_fresh": _fresh, "_made": _MadeGrads(),
@@ -1223,6 +1225,48 @@ class _Program:
         """A real array of the program's backend (arrays of other backends: no reuse)."""
         types_seen = set(self.trace.raw_types)
         return np.empty(0) if types_seen and types_seen <= {np.ndarray} else None
+
+    @staticmethod
+    def _multiply_by_masks(kept, needed, trace, alias):
+        """``g * mask.astype(f)`` as ``g * mask`` for a boolean mask and a float ``g`` (NumPy).
+
+        The float loop of ``multiply`` reads a boolean as exactly 0.0 or 1.0, the
+        values ``astype`` would write: the same products, one call and one array
+        fewer (ReLU's and dropout's backward pass).
+        """
+        needed = {alias.get(vid, vid) for vid in needed}
+        casts = {}
+        for node in kept:
+            if node.kind == "method" and node.target == "astype" and len(node.args) == 2:
+                source, dtype = node.args
+                if (
+                    isinstance(source, _Ref) and trace.dtype_of[source.vid][0] == np.bool_
+                    and isinstance(dtype, np.dtype | type) and np.dtype(dtype).kind == "f"
+                    and node.out not in needed
+                ):  # fmt: skip
+                    casts[node.out] = source
+        if not casts:
+            return kept
+        for node in kept:  # every use must be a factor of a product in the same float dtype
+            refs = _refs(node.args, node.kwargs)
+            factors = node.args if node.kind in ("binop", "iop") and node.target == "*" else ()
+            for vid in [v for v in refs if v in casts]:
+                other = [a for a in factors if not (isinstance(a, _Ref) and a.vid == vid)]
+                if node.kind == "iop" and isinstance(node.args[0], _Ref):
+                    if node.args[0].vid == vid:
+                        other = []
+                dtype = trace.dtype_of[vid][0]
+                if len(other) != 1 or _dtype_of_operand(other[0], trace) != dtype:
+                    casts.pop(vid, None)
+        result = []
+        for node in kept:
+            if node.out in casts:
+                continue
+            node.args = tuple(
+                casts[a.vid] if isinstance(a, _Ref) and a.vid in casts else a for a in node.args
+            )
+            result.append(node)
+        return result
 
     # ------------------------------------------------------------ names
     def _name_variables(self, capture, kept, writes, returned):
@@ -1450,13 +1494,41 @@ class _Program:
         call = self._arguments(node.args, node.kwargs)
         function = self._function(node.target)
         if kind == "guard":
-            return (
-                f"if not {function}({call[0]}): raise _GuardFailed",
-                f"check {function}({call[1]})",
-            )
+            shown = f"check {function}({call[1]})"
+            fast = self._numpy_range_check(node, args)
+            if fast is not None:
+                return fast, shown
+            return f"if not {function}({call[0]}): raise _GuardFailed", shown
         if node.inplace is not None:
             return f"{function}({call[0]})", f"{function}({call[1]})"
+        scalars = _refs(node.args, node.kwargs)
+        if scalars and not node.effect and all(self.trace.dtype_of[v][0] is None for v in scalars):
+            # made from state numbers only (the lr as a 0-d array): made again when they change
+            memo, key = (
+                f"_memo[{len(self._globals)}]",
+                "(" + ", ".join(self._value(v)[0] for v in scalars) + ",)",
+            )
+            self._globals.setdefault("_memo", _Memo())
+            return (
+                f"_key = {key}\n    if _key != {memo}[0]: {memo} = (_key, "
+                f"{function}({call[0]}))\n    {out} = {memo}[1]",
+                f"{out} = {function}({call[1]})",
+            )
         return f"{out} = {function}({call[0]})", f"{out} = {function}({call[1]})"
+
+    def _numpy_range_check(self, node, args):
+        """``all_in_range`` on a NumPy integer array, inlined: its fast path without the calls."""
+        target = node.args[1]
+        if not (self.numpy and node.target.function is backend.all_in_range and len(args) == 3):
+            return None
+        dtype = self.trace.dtype_of[target.vid][0] if isinstance(target, _Ref) else None
+        upper = node.args[2]
+        if dtype is None or dtype.kind != "i" or type(upper) is not int:
+            return None
+        unsigned = self._global(np.dtype(f"u{dtype.itemsize}"))
+        reduce = self._function(_Named(np.maximum.reduce, "max_reduce"))
+        # read as unsigned, a negative class is huge: one reduction checks both ends
+        return f"if {reduce}({args[1][0]}.view({unsigned}), None) >= {upper}: raise _GuardFailed"
 
     def _value_of_snapshot(self, node):
         name = self._global(node.target)
@@ -1484,11 +1556,30 @@ _REDUCE_METHODS = {"sum": np.add.reduce, "max": np.maximum.reduce}
 _ACTIVATIONS = {"tanh", "maximum", "stable_sigmoid", "sigmoid", "exp", "where"}
 
 
+class _Memo(dict):
+    """Results made from state numbers, with the numbers they were made from."""
+
+    def __missing__(self, key):
+        return (None, None)
+
+
 class _MadeGrads(dict):
     """slot number -> the gradient Tensor a program made last (see _Slot.write_code)."""
 
     def __missing__(self, key):
         return None
+
+
+def _numpy_only(trace) -> bool:
+    return bool(trace.raw_types) and trace.raw_types <= {np.ndarray}
+
+
+def _dtype_of_operand(operand, trace):
+    if isinstance(operand, _Ref):
+        return trace.dtype_of[operand.vid][0]
+    if isinstance(operand, _Constant):
+        return operand.value.dtype
+    return None
 
 
 def _fresh(array):
