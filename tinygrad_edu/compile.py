@@ -941,7 +941,6 @@ class _Capture:
         return name
 
     def install(self):
-        trace = self.trace
         for position, arg in enumerate(self.call_args):
             if isinstance(arg, Tensor):
                 self._tensor_slots(arg, f"_a{position}", self.arg_names[position])
@@ -967,7 +966,6 @@ class _Capture:
                         elif _is_raw_array(value):
                             slot = self._slot("item", state, key, holder, label)
                             slot.set(self._wrap(slot, value))
-        del trace
 
     def _slot(self, kind, holder, key, expr, name):
         slot = _Slot(kind, holder, key, expr, _identifier(name))
@@ -1082,7 +1080,7 @@ class _Program:
 
     def __init__(self, capture, writes, in_place, returned, title):
         trace = capture.trace
-        self.trace_counts = {"recorded": sum(n.kind != "const" for n in trace.nodes)}
+        recorded = sum(n.kind != "const" for n in trace.nodes)
         kept, folded, alias = self._simplify(trace)
         needed = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
         kept = self._drop_dead(kept, needed, trace, alias)
@@ -1101,12 +1099,12 @@ class _Program:
         live.update(alias.get(vid, vid) for _, vid in writes if vid is not None)
         live.update(_returned_vids(returned))
         self.reads = [s for s in capture.slots if s.vid is not None and s.vid in live]
-        self.numpy = isinstance(self.trace_sample(kept), np.ndarray)
+        self.numpy = _numpy_only(trace)  # NumPy-only rewrites (buffers, reductions, checks)
         self.reuse = self._plan_reuse(kept, writes, returned)
         self._name_variables(capture, kept, writes, returned)
         code_lines, shown_lines = self._emit(capture, kept, writes, in_place, returned)
         self.counts = {
-            "recorded": self.trace_counts["recorded"],
+            "recorded": recorded,
             "replayed": len(kept),
             "folded": sum(1 for n in trace.nodes if n.out in folded and n.kind != "const"),
             "merged": len(alias),
@@ -1220,11 +1218,6 @@ class _Program:
                     self.same_var[var(node.out)] = self.same_var.get(v, v)
                     break
         return plan
-
-    def trace_sample(self, kept):
-        """A real array of the program's backend (arrays of other backends: no reuse)."""
-        types_seen = set(self.trace.raw_types)
-        return np.empty(0) if types_seen and types_seen <= {np.ndarray} else None
 
     @staticmethod
     def _multiply_by_masks(kept, needed, trace, alias):
@@ -1651,7 +1644,7 @@ def _describe(obj):
 
 def _shown_write(slot, value):
     if slot.kind == "data":
-        return f"{slot.name[: -0 or None]} <- {value}"
+        return f"{slot.name} <- {value}"
     if slot.kind == "grad":
         return f"{slot.name[1:]}.grad <- {value}"
     return f"{slot.name} <- {value}"
