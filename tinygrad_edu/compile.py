@@ -1712,6 +1712,10 @@ class Compiled:
         self._warned: set = set()
         functools.update_wrapper(self, fn, updated=())
 
+    def __get__(self, instance, owner=None):
+        """``@tg.compile`` on a method: the instance becomes the first argument."""
+        return self if instance is None else types.MethodType(self, instance)
+
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         signature = self._signature(args, kwargs)
