@@ -1119,6 +1119,8 @@ class _Program:
         exec(builtins_compile(self.source, filename, "exec"), self._globals)
         self.run = self._globals["_replay"]
         self.shown = shown_lines
+        # The recording is not needed any more: let its capture-time arrays go.
+        self.trace = self.folded = self.alias = self.names = None
 
     # ------------------------------------------------------------ folding, merging, dropping
     @staticmethod
