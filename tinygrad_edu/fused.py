@@ -12,8 +12,8 @@ an MLP step (see ``docs/performance.md`` for the measurements):
 * ``SquaredError``: ``mean((p - t)^2)`` with backward ``2 (p - t) / n``, the
   regression loss in one node instead of four (subtract, square, sum, scale).
 
-Backward rules are still written with Tensor operations, so second
-derivatives work through them as through any other op.
+Their backward rules are written in the vocabulary ``F`` like every other
+op's, so second derivatives work through them too.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class Softmax(Function):
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably."""
-    if x.ndim == 0:
-        raise ValueError("softmax needs at least one axis")
+    if x.ndim == 0:  # one entry: softmax is 1 (and its gradient 0), as in PyTorch
+        return Softmax.apply(x.reshape((1,)), axis=0).reshape(())
     return Softmax.apply(x, axis=normalize_axes(axis, x.ndim)[0])
 
 
@@ -119,7 +119,8 @@ class SoftmaxCrossEntropy(Function):
         sums = kernels.sum(exps, axis=1, keepdims=True)
         self.probs = exps / sums
         picked = backend.getitem(xp, logits, (rows, target))  # z_{i, y_i}
-        losses = kernels.reshape(xp.log(sums) + shift, (-1,)) - picked
+        # log(sum) - (z_y - m), not (log(sum) + m) - z_y: a large m would take digits away
+        losses = kernels.reshape(xp.log(sums), (-1,)) - (picked - kernels.reshape(shift, (-1,)))
         if reduction == "none":
             return losses
         total = kernels.sum(losses)

@@ -4,16 +4,17 @@ Each class computes ``y = f(x, ...)`` on raw arrays in ``forward``; its
 ``backward`` turns ``g = dL/dy`` into ``dL/dx`` for each input. The docstring
 of each op states the derivative it implements.
 
-A backward rule reads its inputs from ``inputs``, its output from
-``out`` and computes with Python operators and the namespace ``F``
-(see ``derivatives.py``): during ``backward(create_graph=True)`` these are
-Tensors and every step is recorded (so second derivatives come for free);
-in an ordinary backward pass they are raw arrays and nothing is recorded.
-Gradients come back in the shape of the output; the engine un-broadcasts them
-to each input's shape.
+``backward(self, F, g, inputs, out)`` computes with Python operators and the
+rule vocabulary ``F`` (see ``derivatives.py``): during
+``backward(create_graph=True)`` ``g``, ``inputs`` and ``out`` are Tensors and
+every step is recorded (so second derivatives come for free); in an ordinary
+backward pass they are raw arrays and nothing is recorded. Gradients come
+back in the shape of the output; the engine un-broadcasts them to each
+input's shape.
 
 Everything else (mean, var, log_softmax, gelu, ...) is composed from these in
-``functional.py``; ``fused.py`` holds three fused primitives for speed.
+``functional.py``; ``fused.py`` holds fused primitives (one node where a
+composite would record several) for speed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from . import backend
 from .backend import as_array, device_of, get_namespace, index_add, move, stable_sigmoid
 from .function import Function
 from .tensor import Tensor
+
+Primitive = Function  # the old name of a built-in op's base class
 
 
 # ----------------------------------------------------------------- arithmetic
@@ -74,8 +77,9 @@ class Div(Function):
 class Pow(Function):
     """y = a ** b;  dL/da = g * b * a**(b-1),  dL/db = g * y * log(a).
 
-    As in PyTorch, dL/db is 0 where a == 0 and b >= 0 (the limit of y*log(a)),
-    and dL/da is 0 for a constant exponent b == 0.
+    As in PyTorch: dL/db is 0 where a == 0 and b >= 0 (the limit of y*log(a)),
+    -inf where a == 0 and b < 0, NaN for a negative base; dL/da is 0 where
+    b == 0 (also at a == 0, where b * a**(b-1) would be 0 * inf).
     """
 
     def forward(self, xp, a, b):
@@ -86,12 +90,23 @@ class Pow(Function):
         needs_a, needs_b = self.needs_input_grad
         grad_a = grad_b = None
         if needs_a:
-            grad_a = g * 0.0 if (isinstance(b, (int, float)) and b == 0) else g * b * a ** (b - 1)
-        if needs_b:
-            if isinstance(a, (int, float)):
-                grad_b = g * out * math.log(a)
+            if isinstance(b, (int, float)):
+                grad_a = g * 0.0 if b == 0 else g * b * a ** (b - 1)
             else:
-                zero_limit = (F.value(a) == 0) & (F.value(b) >= 0)
+                zero_exponent = F.value(b) == 0
+                safe_b = F.where(zero_exponent, 1.0, b)  # a**(b-1) without 0**-1 where b == 0
+                grad_a = F.where(zero_exponent, 0.0, g * b * a ** (safe_b - 1.0))
+        if needs_b:
+            b_value = F.value(b)
+            if isinstance(a, (int, float)) and a > 0:
+                grad_b = g * out * math.log(a)
+            elif isinstance(a, (int, float)):  # y * log(a): 0 or -inf at a == 0, NaN below
+                log_a = math.nan
+                if a == 0:
+                    log_a = F.const(F.raw.where(b_value >= 0, 0.0, b_value * 0.0 - math.inf))
+                grad_b = g * out * log_a
+            else:
+                zero_limit = (F.value(a) == 0) & (b_value >= 0)
                 grad_b = g * out * F.log(F.where(zero_limit, 1.0, a))
         return grad_a, grad_b
 
@@ -149,21 +164,40 @@ class MatMul(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b);  the gradient goes to the larger input, split evenly on ties."""
+    """y = max(a, b);  dL/da = g where a is not below b, dL/db = g where b is not below a.
+
+    As in PyTorch: ties share the gradient evenly, and a NaN (which the result
+    takes) counts as not below, so a NaN input gets the full gradient.
+    """
 
     def forward(self, xp, a, b):
         like = a if hasattr(a, "dtype") else b
         return xp.maximum(as_array(xp, a, like), as_array(xp, b, like))
 
     def backward(self, F, g, inputs, out):
-        a, b = inputs
-        a_value, b_value = F.value(a), F.value(b)
-        bigger = F.raw.const(a_value > b_value, g.dtype)
-        share_a = bigger + 0.5 * F.raw.const(a_value == b_value, g.dtype)
-        needs_a, needs_b = self.needs_input_grad
-        return (g * F.const(share_a) if needs_a else None), (
-            g * F.const(1.0 - share_a) if needs_b else None
-        )
+        a, b = F.value(inputs[0]), F.value(inputs[1])
+        return _split(F, g, a, b, a < b, b < a, self.needs_input_grad)
+
+
+class Minimum(Maximum):
+    """y = min(a, b);  dL/da = g where a is not above b, dL/db = g where b is not above a."""
+
+    def forward(self, xp, a, b):
+        like = a if hasattr(a, "dtype") else b
+        return xp.minimum(as_array(xp, a, like), as_array(xp, b, like))
+
+    def backward(self, F, g, inputs, out):
+        a, b = F.value(inputs[0]), F.value(inputs[1])
+        return _split(F, g, a, b, a > b, b > a, self.needs_input_grad)
+
+
+def _split(F, g, a, b, a_loses, b_loses, needs):
+    """Gradients of max/min(a, b): all of g to an input that does not lose, half on ties."""
+    tie = F.raw.const(a == b, g.dtype)
+    share_a = 0.5 * tie + (1.0 - tie) * (1.0 - F.raw.const(a_loses, g.dtype))
+    share_b = 0.5 * tie + (1.0 - tie) * (1.0 - F.raw.const(b_loses, g.dtype))
+    grad_a = g * F.const(share_a) if needs[0] else None
+    return grad_a, (g * F.const(share_b) if needs[1] else None)
 
 
 class Where(Function):
@@ -387,32 +421,56 @@ class Sum(Function):
 
 
 class Max(Function):
-    """y = max of x over ``axis``;  dL/dx = g at the maxima, shared evenly among ties."""
+    """y = max of x over ``axis``;  dL/dx = g at the maxima, shared evenly among ties.
+
+    A NaN is the maximum of its slice (as in NumPy and PyTorch), and gets the gradient.
+    """
 
     def forward(self, xp, x, axis, keepdims):
-        if 0 in x.shape:
-            raise ValueError(f"max of an empty tensor of shape {tuple(x.shape)}")
+        _refuse_empty(self.name.lower(), x, axis)
         self.axis, self.keepdims = axis, keepdims
         return xp.max(x, axis=axis, keepdims=keepdims)
 
     def backward(self, F, g, inputs, out):
         x, raw = F.value(inputs[0]), F.raw
         kept = _keepdims_shape(tuple(x.shape), self.axis)
-        is_max = raw.const(x == raw.reshape(F.value(out), kept), g.dtype)
+        y = raw.reshape(F.value(out), kept)
+        # x != x is true exactly at NaN: a NaN result came from the NaN entries
+        is_max = raw.const((x == y) | ((x != x) & (y != y)), g.dtype)
         share = is_max / raw.sum(is_max, axis=self.axis, keepdims=True)
         return (F.reshape(g, kept) * F.const(share),)
+
+
+class Min(Max):
+    """y = min of x over ``axis``;  dL/dx = g at the minima, shared evenly among ties."""
+
+    def forward(self, xp, x, axis, keepdims):
+        _refuse_empty(self.name.lower(), x, axis)
+        self.axis, self.keepdims = axis, keepdims
+        return xp.min(x, axis=axis, keepdims=keepdims)
+
+
+def _refuse_empty(name, x, axis):
+    """max/min over an empty axis has no value (other axes may be empty: an empty result)."""
+    if any(x.shape[a] == 0 for a in axis):
+        raise ValueError(f"{name} over an empty axis of a tensor of shape {tuple(x.shape)}")
 
 
 class LogSumExp(Function):
     """y = log(sum(exp(x))) over ``axis``, computed as m + log(sum(exp(x - m))), m = max x.
 
-    dL/dx = g * exp(x - y) = g * softmax(x).
+    dL/dx = g * exp(x - y) = g * softmax(x). Over an empty axis y = -inf (as in PyTorch).
     """
 
     def forward(self, xp, x, axis, keepdims):
-        if 0 in x.shape:
-            raise ValueError(f"logsumexp of an empty tensor of shape {tuple(x.shape)}")
         self.axis, self.keepdims = axis, keepdims
+        if any(x.shape[a] == 0 for a in axis):  # the sum of no terms is 0: log 0 = -inf
+            shape = (
+                _keepdims_shape(tuple(x.shape), axis)
+                if keepdims
+                else tuple(n for i, n in enumerate(x.shape) if i not in axis)
+            )
+            return xp.full(shape, -math.inf, dtype=x.dtype, device=device_of(x))
         shift = xp.max(x, axis=axis, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
         y = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift

@@ -5,59 +5,17 @@ obtained here:
 
 * ``namespaces``: backend names, probing, the default backend, the namespace
   of an array;
-* ``arrays``: devices, dtypes, moves between backends, ``describe``;
+* ``arrays``: devices, dtypes, moves between backends;
 * ``random``: the seeded host generator;
 * ``kernels``: what the standard lacks, each a native fast path then a
-  standard fallback.
+  standard fallback;
+* ``info``: what this machine offers (``describe``, for ``tinygrad-edu info``).
 
-The names below are the package's surface (``backend.namespace_of(x)``).
+Their public names are the package's surface (``backend.namespace_of(x)``).
 """
 
-# ruff: noqa: F401  (this module re-exports)
-from .arrays import (
-    as_index,
-    describe,
-    device_of,
-    dtype_name,
-    from_numpy,
-    from_python,
-    get_default_dtype,
-    index_dtype,
-    is_floating,
-    is_kind,
-    materialize,
-    move,
-    resolve_device,
-    resolve_dtype,
-    set_default_dtype,
-    to_numpy,
-)
-from .kernels import (
-    all_in_range,
-    as_array,
-    erf,
-    getitem,
-    index_add,
-    integer_range,
-    method_shortcuts,
-    scatter_add_1d,
-    stable_sigmoid,
-    stable_softmax,
-    subtract_at_rows,
-    zeros_like,
-)
-from .namespaces import (
-    KNOWN_BACKENDS,
-    SINGLE_DEVICE_TYPES,
-    available_backends,
-    backend_name,
-    default_backend,
-    get_default_backend,
-    get_namespace,
-    is_mutable,
-    is_mutable_type,
-    namespace_of,
-    set_default_backend,
-    unavailable_reason,
-)
-from .random import host_random, manual_seed, standard_normal, uniform
+from .arrays import *  # noqa: F403
+from .info import *  # noqa: F403
+from .kernels import *  # noqa: F403
+from .namespaces import *  # noqa: F403
+from .random import *  # noqa: F403

@@ -4,8 +4,7 @@
   ``"cpu"``, ``"cuda:1"``, ``"device1"``;
 * dtypes: the default float dtype for Python data, dtype names and kinds;
 * moves: through host NumPy (``to_numpy``, ``from_numpy``, ``move``), and
-  ``materialize`` for lazy (Dask) arrays;
-* ``describe``: what this machine offers, for ``tinygrad-edu info``.
+  ``materialize`` for lazy (Dask) arrays.
 
 JAX computes in float32 unless its 64-bit mode is on; asking the jax backend
 for float64 without it raises (rather than silently computing in float32):
@@ -15,20 +14,11 @@ call ``jax.config.update("jax_enable_x64", True)`` at the start of the program.
 from __future__ import annotations
 
 import functools
-import sys
 
 import array_api_compat
 import numpy as np
 
-from .namespaces import (
-    KNOWN_BACKENDS,
-    available_backends,
-    backend_name,
-    get_default_backend,
-    get_namespace,
-    namespace_of,
-    unavailable_reason,
-)
+from .namespaces import backend_name, namespace_of
 
 # ------------------------------------------------------------- devices
 
@@ -79,61 +69,6 @@ def _jax_device(platform: str, number: str):
         return jax.devices(platform)[int(number or 0)]
     except (RuntimeError, IndexError) as err:
         raise ValueError(f"backend 'jax' has no device {platform}:{number or 0} ({err})") from None
-
-
-def _device_names(name: str, xp) -> list[str]:
-    if name == "array_api_strict":
-        return [str(device) for device in xp.__array_namespace_info__().devices()]
-    if name == "cupy":
-        import cupy
-
-        names = []
-        for i in range(cupy.cuda.runtime.getDeviceCount()):
-            model = cupy.cuda.runtime.getDeviceProperties(i)["name"]
-            names.append(f"cuda:{i} ({model.decode() if isinstance(model, bytes) else model})")
-        return names
-    if name == "torch":
-        import torch
-
-        gpus = [
-            f"cuda:{i} ({torch.cuda.get_device_name(i)})" for i in range(torch.cuda.device_count())
-        ]
-        return ["cpu"] + gpus + (["mps"] if torch.backends.mps.is_available() else [])
-    if name == "jax":
-        import jax
-
-        return [f"{device.platform}:{device.id}" for device in jax.devices()]
-    return ["cpu"]
-
-
-def describe() -> dict:
-    """What this machine offers, for ``tinygrad-edu info``: plain, JSON-ready values.
-
-    Returns ``{"default_backend", "default_dtype", "numpy", "array_api_compat",
-    "backends": {name: {"available", "version", "devices", "reason"}}}``;
-    for jax also ``"float64"``: whether 64-bit mode is on.
-    """
-    backends = {}
-    usable = available_backends()
-    for name in KNOWN_BACKENDS:
-        available = name in usable
-        library = sys.modules.get(name)
-        entry = {
-            "available": available,
-            "version": getattr(library, "__version__", None),
-            "devices": _device_names(name, get_namespace(name)) if available else [],
-            "reason": unavailable_reason(name),
-        }
-        if name == "jax" and available:
-            entry["float64"] = _jax_float64_enabled()
-        backends[name] = entry
-    return {
-        "default_backend": get_default_backend(),
-        "default_dtype": get_default_dtype(),
-        "numpy": np.__version__,
-        "array_api_compat": array_api_compat.__version__,
-        "backends": backends,
-    }
 
 
 # ------------------------------------------------------------- dtypes

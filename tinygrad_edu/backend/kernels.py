@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .arrays import device_of
+from .arrays import as_index, device_of
 from .namespaces import backend_name, is_mutable
 
 
@@ -122,8 +122,10 @@ def index_add(xp, g, shape, index):
     positions, which sums repeats.
     """
     device = device_of(g)
-    if _is_basic(index) and is_mutable(xp):
+    if _is_basic(index) and is_mutable(xp) and not _reverses(index):
         out = xp.zeros(shape, dtype=g.dtype, device=device)
+        if backend_name(xp) not in _NUMPY_STYLE_INDEXING:
+            index = _clamp_slices(index, shape)  # the standard clamps no slice
         out[index] = g
         return out
     size = math.prod(shape)
@@ -138,55 +140,124 @@ _NUMPY_STYLE_INDEXING = ("numpy", "cupy", "torch", "jax")
 def getitem(xp, array, index: tuple):
     """``array[index]`` with NumPy's indexing rules on every backend.
 
-    The standard allows integer index arrays only beside integers, and Dask
-    takes at most one. Integer arrays on consecutive axes, with only full
-    slices around them (``x[idx]``, ``x[:, idx]``, ``x[rows, cols]``), become one
-    ``take`` at flat positions ``sum_k idx_k * stride_k`` of the merged axes.
-    A boolean mask on Dask gives unknown sizes, which are computed at once:
-    every Tensor has a known shape.
+    NumPy, CuPy, torch and JAX index that way themselves. Elsewhere (the
+    standard allows integer index arrays only beside integers and clamps no
+    slice; Dask takes one index array) ``_numpy_indexing`` builds the result
+    from the standard's pieces. A boolean mask is passed on as it is; on Dask
+    it gives unknown sizes, which are computed at once: every Tensor has a
+    known shape.
     """
     name = backend_name(xp)
-    if name in _NUMPY_STYLE_INDEXING:
-        return array[index]
-    arrays = [part for part in index if hasattr(part, "shape")]
-    if not arrays:
-        return array[index]
-    if any(part.dtype == xp.bool for part in arrays):
+    if name == "torch":  # torch reads uint8 as a mask and refuses int8/int16 indices
+        index = tuple(_as_index_unless_mask(xp, part) for part in index)
+    if name in _NUMPY_STYLE_INDEXING and not (name == "torch" and _reverses(index)):
+        return array[index]  # (torch takes no negative slice step)
+    if any(hasattr(part, "shape") and part.dtype == xp.bool for part in index):
         result = array[index]
         if name == "dask" and any(math.isnan(n) for n in result.shape):
             result.compute_chunk_sizes()
         return result
-    gathered = _take_at_flat_positions(xp, array, index)
-    return array[index] if gathered is None else gathered
+    return _numpy_indexing(xp, array, index)
 
 
-def _take_at_flat_positions(xp, array, index: tuple):
-    """``array[index]`` as a ``take``, or None when ``index`` is not of that form."""
-    if any(part is None for part in index) or sum(part is Ellipsis for part in index) > 1:
-        return None
-    rest = array.ndim - sum(part is not Ellipsis for part in index)
+def _numpy_indexing(xp, array, index: tuple):
+    """NumPy's integer-array indexing from basic indexing, one ``take`` and a transpose.
+
+    1. Basic indexing with every slice clamped to its axis; the axes indexed by
+       arrays are kept whole. (Beside an index array an int is one too, a 0-d one.)
+    2. The index arrays, broadcast to a shape B, name positions in those axes:
+       they are moved to the front, merged into one axis, and one ``take`` at the
+       flat positions ``sum_k idx_k * stride_k`` gathers them: the result is
+       B followed by the other axes.
+    3. As in NumPy, B stays at the front if the index arrays were apart in the
+       index, and otherwise moves to where they stood.
+    """
+    parts = _every_axis(index, array.ndim)
+    has_arrays = any(hasattr(part, "shape") for part in parts)
+    basic, advanced, flipped, axis = [], [], [], 0  # advanced: (axis, positions, length)
+    for part in parts:
+        if part is None:
+            basic.append(None)
+            continue
+        length = array.shape[axis]
+        axis += 1
+        if isinstance(part, int) and has_arrays:
+            part = xp.asarray(part)
+        if hasattr(part, "shape"):
+            part = as_index(xp, part)  # flat positions overflow int8/int16/uint8
+            advanced.append((len(basic), xp.where(part < 0, part + length, part), length))
+            basic.append(slice(None))
+        elif isinstance(part, slice):
+            part = _clamped(part, length)
+            if part.step < 0:  # the same positions forwards, then flipped
+                positions = range(part.start, -1 if part.stop is None else part.stop, part.step)
+                part = slice(positions[-1], positions[0] + 1, -part.step)
+                flipped.append(len(basic))
+            basic.append(part)
+        else:
+            basic.append(part)
+    kept = [i for i, part in enumerate(basic) if not isinstance(part, int)]  # axes left after
+    result = array[tuple(basic)]
+    if flipped:
+        result = xp.flip(result, axis=tuple(kept.index(i) for i in flipped))
+    if not advanced:
+        return result
+    where = [kept.index(i) for i, _, _ in advanced]
+    others = [i for i in range(result.ndim) if i not in where]
+    positions = xp.broadcast_arrays(*[p for _, p, _ in advanced])
+    flat = positions[0]
+    for (_, _, length), axis_positions in zip(advanced[1:], positions[1:], strict=True):
+        flat = flat * length + axis_positions
+    moved = xp.permute_dims(result, tuple(where + others))
+    rest = tuple(moved.shape[len(where) :])
+    merged = xp.reshape(moved, (math.prod(n for _, _, n in advanced),) + rest)
+    gathered = xp.reshape(xp.take(merged, xp.reshape(flat, (-1,)), axis=0), flat.shape + rest)
+    first, count = where[0], flat.ndim
+    if where != list(range(first, first + len(where))) or first == 0:
+        return gathered
+    order = (
+        list(range(count, count + first))
+        + list(range(count))
+        + list(range(count + first, gathered.ndim))
+    )
+    return xp.permute_dims(gathered, tuple(order))
+
+
+def _every_axis(index: tuple, ndim: int) -> list:
+    """The index with its Ellipsis (or the missing trailing axes) written out as full slices."""
+    named = sum(part is not None and part is not Ellipsis for part in index)
     parts = []
     for part in index:
-        parts.extend([slice(None)] * rest if part is Ellipsis else [part])
-    parts.extend([slice(None)] * (array.ndim - len(parts)))
-    axes = [i for i, part in enumerate(parts) if hasattr(part, "shape")]
-    first, count = axes[0], len(axes)
-    if axes != list(range(first, first + count)) or any(
-        not hasattr(part, "shape") and part != slice(None) for part in parts
-    ):
-        return None
-    positions = xp.broadcast_arrays(*[parts[i] for i in axes]) if count > 1 else [parts[first]]
-    shape = tuple(array.shape)
-    merged = shape[first : first + count]
-    flat = None
-    for axis_positions, n in zip(positions, merged, strict=True):
-        axis_positions = xp.where(axis_positions < 0, axis_positions + n, axis_positions)
-        flat = axis_positions if flat is None else flat * n + axis_positions
-    source = array
-    if count > 1:
-        source = xp.reshape(array, shape[:first] + (math.prod(merged),) + shape[first + count :])
-    taken = xp.take(source, xp.reshape(flat, (-1,)), axis=first)
-    return xp.reshape(taken, shape[:first] + tuple(flat.shape) + shape[first + count :])
+        parts.extend([slice(None)] * (ndim - named) if part is Ellipsis else [part])
+    if not any(part is Ellipsis for part in index):
+        parts.extend([slice(None)] * (ndim - named))
+    return parts
+
+
+def _as_index_unless_mask(xp, part):
+    if hasattr(part, "shape") and part.dtype != xp.bool:
+        return as_index(xp, part)
+    return part
+
+
+def _reverses(index: tuple) -> bool:
+    """Whether a slice of ``index`` steps backwards."""
+    return any(isinstance(part, slice) and (part.step or 1) < 0 for part in index)
+
+
+def _clamp_slices(index: tuple, shape: tuple) -> tuple:
+    """A basic index (ints, slices, Ellipsis) with every slice clamped to its axis."""
+    parts = _every_axis(index, len(shape))
+    return tuple(_clamped(p, n) if isinstance(p, slice) else p for p, n in zip(parts, shape))
+
+
+def _clamped(part: slice, length: int) -> slice:
+    """``part`` with its bounds inside ``[0, length]``, as Python and NumPy read them."""
+    positions = range(*part.indices(length))
+    if not positions:
+        return slice(0, 0, 1)
+    stop = positions.stop if positions.stop >= 0 else None  # -1 after a negative step: "past 0"
+    return slice(positions.start, stop, positions.step)
 
 
 def zeros_like(xp, array):
