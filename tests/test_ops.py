@@ -61,7 +61,9 @@ def test_every_op_has_a_case():
     covered = set()
     for case in CASES:
         covered |= op_names(case.fn(*_inputs(case, "numpy")))
-    missing = set(Function.registry) - covered
+    registry = Function.registry.items()  # ops that other tests define for themselves do not count
+    library = {name for name, op in registry if op.__module__.startswith("tinygrad_edu.")}
+    missing = library - covered
     assert not missing, f"ops without a test case: {sorted(missing)}"
 
 
