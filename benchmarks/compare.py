@@ -44,6 +44,7 @@ FLOOR = impls.NumpyFloor.name
 TORCH = impls.Torch.name
 TINY = impls.TinygradEdu.name
 COMPILED = impls.TinygradEduCompiled.name
+COMPILED_LOSS = impls.TinygradEduCompiledLoss.name
 CHECK_STEPS = 5
 
 
@@ -508,7 +509,8 @@ def main(argv=None):
     t_start = time.perf_counter()
     loaded, skipped = load_implementations()
     if args.skip_peers:
-        loaded = [impl for impl in loaded if impl.name in (FLOOR, TINY, COMPILED, TORCH)]
+        ours = (FLOOR, TINY, COMPILED, COMPILED_LOSS, TORCH)
+        loaded = [impl for impl in loaded if impl.name in ours]
     _limiter, pools = limit_threads()
     info = environment(pools, loaded, skipped)
     print_environment(info)

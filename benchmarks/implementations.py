@@ -251,12 +251,19 @@ class TinygradEdu:
 
 
 class TinygradEduCompiled(TinygradEdu):
-    """The same step and chain under ``tg.compile``: captured once, then replayed."""
+    """The same step and chain under ``tg.compile``: captured once, then replayed.
+
+    The step returns nothing, so that the replay does the floor's work: the
+    floor never computes the loss's value (only its gradient), and neither does
+    a replay whose step does not return it (the calls are dropped as unused).
+    ``TinygradEduCompiledLoss`` returns the loss, as a training loop would.
+    """
 
     name = "tinygrad_edu compiled"
+    returns_loss = False
 
     class MLP(TinygradEdu.MLP):
-        def __init__(self, tg, workload):
+        def __init__(self, tg, workload, returns_loss=False):
             super().__init__(tg, workload)
             model, opt, loss_fn = self.model, self.opt, self.loss_fn
 
@@ -265,13 +272,16 @@ class TinygradEduCompiled(TinygradEdu):
                 loss = loss_fn(model(x), y)
                 loss.backward()
                 opt.step()
-                return loss
+                return loss if returns_loss else None
 
             self.compiled = tg.compile(train_step)
 
         def step(self):
             x, y = self.data.next_batch()
             self.compiled(x, y)
+
+    def mlp(self, workload):
+        return self.MLP(self.tg, workload, self.returns_loss)
 
     def chain(self, workload):
         tg = self.tg
@@ -300,6 +310,16 @@ class TinygradEduCompiled(TinygradEdu):
         run()  # eager, then the capture: compare.py's check then sees a replay
         run()
         return run
+
+
+class TinygradEduCompiledLoss(TinygradEduCompiled):
+    """The compiled step returning its loss (the replay then computes the loss's value too)."""
+
+    name = "tinygrad_edu compiled, loss returned"
+    returns_loss = True
+
+    def chain(self, workload):
+        raise NotImplementedError("the op chain has no loss to return: see tinygrad_edu compiled")
 
 
 # --------------------------------------------------------------------------
@@ -595,4 +615,7 @@ class JaxJit:
         return lambda: np.asarray(grad_f(x0))
 
 
-ALL = [NumpyFloor, TinygradEdu, TinygradEduCompiled, Torch, HipsAutograd, MyGrad, JaxJit]
+ALL = [
+    NumpyFloor, TinygradEdu, TinygradEduCompiled, TinygradEduCompiledLoss, Torch, HipsAutograd,
+    MyGrad, JaxJit,
+]  # fmt: skip

@@ -505,9 +505,38 @@ def test_the_compile_page_shows_what_explain_prints(capsys, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     for code in re.findall(r"^```python\n(.*?)^```", page, re.MULTILINE | re.DOTALL):
         exec(code, namespace)
-    shown = re.findall(r"^```text\n(.*?)^```", page, re.MULTILINE | re.DOTALL)[0]
+    shown = re.findall(r"^```text\n(# variant.*?)^```", page, re.MULTILINE | re.DOTALL)[0]
     assert namespace["text"] == shown.rstrip("\n")
     assert capsys.readouterr().out.endswith(shown)
+
+
+def test_a_compiled_method_and_a_compiled_module():
+    class Trainer:
+        def __init__(self):
+            self.model, self.opt, self.x, self.y = _regression_setup()
+
+        @tg.compile
+        def step(self, x, y):
+            self.opt.zero_grad()
+            loss = F.mse_loss(self.model(x), y)
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    trainer, (model, opt, x, y) = Trainer(), _regression_setup()
+    for _ in range(5):
+        got = trainer.step(trainer.x, trainer.y)
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        assert np.array_equal(got.numpy(), loss.numpy())
+    assert "eager" not in Trainer.step.variants[0]
+    forward = tg.compile(model)
+    with tg.no_grad():
+        for _ in range(3):
+            assert np.array_equal(forward(x).numpy(), model(x).numpy())
+    assert "eager" not in forward.variants[0]
 
 
 def test_bad_arguments_are_refused():

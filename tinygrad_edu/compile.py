@@ -941,7 +941,6 @@ class _Capture:
         return name
 
     def install(self):
-        trace = self.trace
         for position, arg in enumerate(self.call_args):
             if isinstance(arg, Tensor):
                 self._tensor_slots(arg, f"_a{position}", self.arg_names[position])
@@ -967,7 +966,6 @@ class _Capture:
                         elif _is_raw_array(value):
                             slot = self._slot("item", state, key, holder, label)
                             slot.set(self._wrap(slot, value))
-        del trace
 
     def _slot(self, kind, holder, key, expr, name):
         slot = _Slot(kind, holder, key, expr, _identifier(name))
@@ -1082,10 +1080,12 @@ class _Program:
 
     def __init__(self, capture, writes, in_place, returned, title):
         trace = capture.trace
-        self.trace_counts = {"recorded": sum(n.kind != "const" for n in trace.nodes)}
+        recorded = sum(n.kind != "const" for n in trace.nodes)
         kept, folded, alias = self._simplify(trace)
         needed = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
         kept = self._drop_dead(kept, needed, trace, alias)
+        if _numpy_only(trace):
+            kept = self._multiply_by_masks(kept, needed, trace, alias)
         self._globals = {
             "_wrap": new_tensor, "_GuardFailed": _GuardFailed, "_StaleState": _StaleState,
             "_mark": mark_written_in_place, "_fresh": _fresh, "_made": _MadeGrads(),
@@ -1099,12 +1099,12 @@ class _Program:
         live.update(alias.get(vid, vid) for _, vid in writes if vid is not None)
         live.update(_returned_vids(returned))
         self.reads = [s for s in capture.slots if s.vid is not None and s.vid in live]
-        self.numpy = isinstance(self.trace_sample(kept), np.ndarray)
+        self.numpy = _numpy_only(trace)  # NumPy-only rewrites (buffers, reductions, checks)
         self.reuse = self._plan_reuse(kept, writes, returned)
         self._name_variables(capture, kept, writes, returned)
         code_lines, shown_lines = self._emit(capture, kept, writes, in_place, returned)
         self.counts = {
-            "recorded": self.trace_counts["recorded"],
+            "recorded": recorded,
             "replayed": len(kept),
             "folded": sum(1 for n in trace.nodes if n.out in folded and n.kind != "const"),
             "merged": len(alias),
@@ -1119,6 +1119,8 @@ class _Program:
         exec(builtins_compile(self.source, filename, "exec"), self._globals)
         self.run = self._globals["_replay"]
         self.shown = shown_lines
+        # The recording is not needed any more: let its capture-time arrays go.
+        self.trace = self.folded = self.alias = self.names = None
 
     # ------------------------------------------------------------ folding, merging, dropping
     @staticmethod
@@ -1219,10 +1221,47 @@ class _Program:
                     break
         return plan
 
-    def trace_sample(self, kept):
-        """A real array of the program's backend (arrays of other backends: no reuse)."""
-        types_seen = set(self.trace.raw_types)
-        return np.empty(0) if types_seen and types_seen <= {np.ndarray} else None
+    @staticmethod
+    def _multiply_by_masks(kept, needed, trace, alias):
+        """``g * mask.astype(f)`` as ``g * mask`` for a boolean mask and a float ``g`` (NumPy).
+
+        The float loop of ``multiply`` reads a boolean as exactly 0.0 or 1.0, the
+        values ``astype`` would write: the same products, one call and one array
+        fewer (ReLU's and dropout's backward pass).
+        """
+        needed = {alias.get(vid, vid) for vid in needed}
+        casts = {}
+        for node in kept:
+            if node.kind == "method" and node.target == "astype" and len(node.args) == 2:
+                source, dtype = node.args
+                if (
+                    isinstance(source, _Ref) and trace.dtype_of[source.vid][0] == np.bool_
+                    and isinstance(dtype, np.dtype | type) and np.dtype(dtype).kind == "f"
+                    and node.out not in needed
+                ):  # fmt: skip
+                    casts[node.out] = source
+        if not casts:
+            return kept
+        for node in kept:  # every use must be a factor of a product in the same float dtype
+            refs = _refs(node.args, node.kwargs)
+            factors = node.args if node.kind in ("binop", "iop") and node.target == "*" else ()
+            for vid in [v for v in refs if v in casts]:
+                other = [a for a in factors if not (isinstance(a, _Ref) and a.vid == vid)]
+                if node.kind == "iop" and isinstance(node.args[0], _Ref):
+                    if node.args[0].vid == vid:
+                        other = []
+                dtype = trace.dtype_of[vid][0]
+                if len(other) != 1 or _dtype_of_operand(other[0], trace) != dtype:
+                    casts.pop(vid, None)
+        result = []
+        for node in kept:
+            if node.out in casts:
+                continue
+            node.args = tuple(
+                casts[a.vid] if isinstance(a, _Ref) and a.vid in casts else a for a in node.args
+            )
+            result.append(node)
+        return result
 
     # ------------------------------------------------------------ names
     def _name_variables(self, capture, kept, writes, returned):
@@ -1450,13 +1489,41 @@ class _Program:
         call = self._arguments(node.args, node.kwargs)
         function = self._function(node.target)
         if kind == "guard":
-            return (
-                f"if not {function}({call[0]}): raise _GuardFailed",
-                f"check {function}({call[1]})",
-            )
+            shown = f"check {function}({call[1]})"
+            fast = self._numpy_range_check(node, args)
+            if fast is not None:
+                return fast, shown
+            return f"if not {function}({call[0]}): raise _GuardFailed", shown
         if node.inplace is not None:
             return f"{function}({call[0]})", f"{function}({call[1]})"
+        scalars = _refs(node.args, node.kwargs)
+        if scalars and not node.effect and all(self.trace.dtype_of[v][0] is None for v in scalars):
+            # made from state numbers only (the lr as a 0-d array): made again when they change
+            memo, key = (
+                f"_memo[{len(self._globals)}]",
+                "(" + ", ".join(self._value(v)[0] for v in scalars) + ",)",
+            )
+            self._globals.setdefault("_memo", _Memo())
+            return (
+                f"_key = {key}\n    if _key != {memo}[0]: {memo} = (_key, "
+                f"{function}({call[0]}))\n    {out} = {memo}[1]",
+                f"{out} = {function}({call[1]})",
+            )
         return f"{out} = {function}({call[0]})", f"{out} = {function}({call[1]})"
+
+    def _numpy_range_check(self, node, args):
+        """``all_in_range`` on a NumPy integer array, inlined: its fast path without the calls."""
+        target = node.args[1]
+        if not (self.numpy and node.target.function is backend.all_in_range and len(args) == 3):
+            return None
+        dtype = self.trace.dtype_of[target.vid][0] if isinstance(target, _Ref) else None
+        upper = node.args[2]
+        if dtype is None or dtype.kind != "i" or type(upper) is not int:
+            return None
+        unsigned = self._global(np.dtype(f"u{dtype.itemsize}"))
+        reduce = self._function(_Named(np.maximum.reduce, "max_reduce"))
+        # read as unsigned, a negative class is huge: one reduction checks both ends
+        return f"if {reduce}({args[1][0]}.view({unsigned}), None) >= {upper}: raise _GuardFailed"
 
     def _value_of_snapshot(self, node):
         name = self._global(node.target)
@@ -1484,11 +1551,30 @@ _REDUCE_METHODS = {"sum": np.add.reduce, "max": np.maximum.reduce}
 _ACTIVATIONS = {"tanh", "maximum", "stable_sigmoid", "sigmoid", "exp", "where"}
 
 
+class _Memo(dict):
+    """Results made from state numbers, with the numbers they were made from."""
+
+    def __missing__(self, key):
+        return (None, None)
+
+
 class _MadeGrads(dict):
     """slot number -> the gradient Tensor a program made last (see _Slot.write_code)."""
 
     def __missing__(self, key):
         return None
+
+
+def _numpy_only(trace) -> bool:
+    return bool(trace.raw_types) and trace.raw_types <= {np.ndarray}
+
+
+def _dtype_of_operand(operand, trace):
+    if isinstance(operand, _Ref):
+        return trace.dtype_of[operand.vid][0]
+    if isinstance(operand, _Constant):
+        return operand.value.dtype
+    return None
 
 
 def _fresh(array):
@@ -1560,7 +1646,7 @@ def _describe(obj):
 
 def _shown_write(slot, value):
     if slot.kind == "data":
-        return f"{slot.name[: -0 or None]} <- {value}"
+        return f"{slot.name} <- {value}"
     if slot.kind == "grad":
         return f"{slot.name[1:]}.grad <- {value}"
     return f"{slot.name} <- {value}"
@@ -1627,6 +1713,10 @@ class Compiled:
         self._found = None
         self._warned: set = set()
         functools.update_wrapper(self, fn, updated=())
+
+    def __get__(self, instance, owner=None):
+        """``@tg.compile`` on a method: the instance becomes the first argument."""
+        return self if instance is None else types.MethodType(self, instance)
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
