@@ -1,4 +1,4 @@
-"""What the asv benchmarks share: the workloads and timing of ``benchmarks/compare.py``.
+"""What the asv benchmarks share: the workloads, the NumPy floor and the step runners of compare.py.
 
 The workload definitions (data, initial weights, batch order) live in
 ``benchmarks/workloads.py``, the implementations (tinygrad_edu and the
