@@ -32,10 +32,11 @@ def jax_float64(enabled=True):
 @pytest.fixture
 def fresh_probes(monkeypatch):
     """Forget which backends were probed, so a test can fake a library."""
-    monkeypatch.setattr(backends, "_namespaces", dict(backends._namespaces))
-    monkeypatch.setattr(backends, "_unavailable", dict(backends._unavailable))
-    backends._namespaces.pop("cupy", None)
-    backends._unavailable.pop("cupy", None)
+    registry = backends.namespaces
+    monkeypatch.setattr(registry, "_namespaces", dict(registry._namespaces))
+    monkeypatch.setattr(registry, "_unavailable", dict(registry._unavailable))
+    registry._namespaces.pop("cupy", None)
+    registry._unavailable.pop("cupy", None)
 
 
 def _fake_cupy(monkeypatch, device_count):
@@ -53,7 +54,7 @@ def _fake_cupy(monkeypatch, device_count):
     namespace = types.ModuleType("fake_cupy_namespace")
     monkeypatch.setitem(sys.modules, "cupy", fake)
     monkeypatch.setitem(sys.modules, "fake_cupy_namespace", namespace)
-    monkeypatch.setitem(backends._NAMESPACE_MODULES, "cupy", "fake_cupy_namespace")
+    monkeypatch.setitem(backends.namespaces._NAMESPACE_MODULES, "cupy", "fake_cupy_namespace")
 
 
 # ------------------------------------------------------------------ which backends
@@ -66,7 +67,8 @@ def test_backends_lists_the_usable_ones_in_order():
 
 
 def test_missing_library_is_unavailable_with_the_reason(monkeypatch, fresh_probes):
-    monkeypatch.setitem(backends._NAMESPACE_MODULES, "cupy", "no_such_module_for_tinygrad_edu")
+    modules = backends.namespaces._NAMESPACE_MODULES
+    monkeypatch.setitem(modules, "cupy", "no_such_module_for_tinygrad_edu")
     assert "cupy" not in tg.backends()
     with pytest.raises(ValueError, match=r"'cupy' is not available.*no_such_module.*numpy"):
         tg.zeros(2, backend="cupy")

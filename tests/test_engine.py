@@ -7,8 +7,16 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
+from tinygrad_edu import autograd
 
 from .helpers import make_input
+
+
+@pytest.fixture(autouse=True, params=["fast path", "reference loop"])
+def engine_path(request, monkeypatch):
+    """Every engine test runs twice: through plain_backward and through the reference loop."""
+    monkeypatch.setattr(autograd, "FAST_PATH", request.param == "fast path")
+    return request.param
 
 
 def test_diamond_and_reuse_accumulate(backend_name, xp):
@@ -243,3 +251,80 @@ def test_hooks_see_and_replace_the_gradient():
     x.grad = None
     (x * 3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
+
+
+def test_old_one_argument_backward_is_refused_with_a_pointer():
+    with pytest.raises(TypeError, match=r"backward\(self, F, g, inputs, out\)"):
+
+        class OldStyle(tg.Function):
+            def forward(self, xp, x):
+                return x
+
+            def backward(self, grad_out):
+                return (grad_out,)
+
+
+def test_fast_path_and_reference_agree_on_a_training_step(backend_name, xp):
+    """An MLP step's gradients are the same bit for bit through both loops."""
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(tg.nn.Linear(5, 7), tg.nn.Tanh(), tg.nn.Linear(7, 3))
+    model.to(backend=backend_name)
+    x = tg.randn(4, 5, backend=backend_name)
+    y = tg.tensor([0, 2, 1, 2], backend=backend_name, dtype="int64")
+    grads = {}
+    for fast in (True, False):
+        autograd.FAST_PATH = fast
+        model.zero_grad()
+        tg.nn.functional.cross_entropy(model(x), y).backward()
+        grads[fast] = [p.grad.numpy().copy() for p in model.parameters()]
+    for fast_grad, reference_grad in zip(grads[True], grads[False]):
+        np.testing.assert_array_equal(fast_grad, reference_grad)
+
+
+def test_backward_signatures_are_checked_by_what_they_can_take():
+    class TakesAnything(tg.Function):  # *args can take (F, g, inputs, out)
+        def forward(self, xp, x):
+            return x
+
+        def backward(self, *args):
+            return (args[1],)
+
+    with pytest.raises(TypeError, match="cannot take the rule signature"):
+
+        class TooFew(tg.Function):
+            def forward(self, xp, x):
+                return x
+
+            def backward(self, F, g):
+                return (g,)
+
+
+def test_a_user_op_named_like_a_builtin_does_not_replace_it_in_recorded_backward():
+    class Softmax(tg.Function):  # the user's own op, with a built-in's name
+        def forward(self, xp, x):
+            return x
+
+        def backward(self, F, g, inputs, out):
+            return (g,)
+
+    x = tg.tensor([[1.0, 2.0, 0.5]], dtype="float64", requires_grad=True)
+    loss = tg.nn.functional.cross_entropy(x, tg.tensor([1], dtype="int64"))
+    (grad,) = tg.grad(loss, x, create_graph=True)  # records the built-in softmax
+    grad.sum().backward()
+    assert x.grad is not None
+
+
+def test_anomaly_detection_ignores_gradients_nobody_receives():
+    class Scale(tg.Function):
+        def forward(self, xp, x, factor):
+            return x * factor
+
+        def backward(self, F, g, inputs, out):
+            x, factor = inputs
+            return g * factor, g * x / 0.0  # the factor's gradient is thrown away
+
+    x = tg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    factor = tg.tensor([3.0, 4.0], dtype="float64")
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        Scale.apply(x, factor).sum().backward()
+    assert x.grad.tolist() == [3.0, 4.0]

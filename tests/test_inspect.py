@@ -11,8 +11,8 @@ import pytest
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import nn
+from tinygrad_edu.function import ProcessMode, thread_mode
 from tinygrad_edu.inspect import AnomalyError, detect_anomaly, graph, trace_backward
-from tinygrad_edu.tensor import _GradMode
 
 from .helpers import make_input
 
@@ -129,7 +129,47 @@ def test_graph_after_backward_has_only_the_output():
     y = (x * x).sum()
     assert len(graph(y).nodes) == 3
     y.backward()  # frees the graph
-    assert [node.op for node in graph(y).nodes] == ["Sum"]
+    freed = graph(y)
+    assert [node.op for node in freed.nodes] == ["Sum"] and freed.freed
+    assert str(freed).startswith("this graph was freed by backward(); print it before")
+    assert "retain_graph=True" in str(freed)
+    with pytest.raises(RuntimeError, match="freed by backward"):
+        freed.to_dot()
+
+
+def test_graph_listing_shows_raw_arrays_as_constants_and_hides_sequence():
+    """``model(X / 16)`` feeds a raw array: one short ``const`` entry, not its values."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
+    images = np.linspace(0, 16, 8 * 64).reshape(8, 64)
+    loss = F.cross_entropy(model(images / 16), np.arange(8))
+    g = graph(loss, params=model)
+    listing = str(g).splitlines()
+    assert len(listing) == len(g.nodes)
+    assert "Linear(const (8, 64) float64, %0, %1)" in listing[2]
+    assert "array(" not in str(g) and "sequence=" not in str(g)
+    assert max(len(line) for line in listing) < 80
+    assert f"sequence={g.nodes[2].attrs['sequence']})" in g.listing(sequence=True)
+    assert g.nodes[2].attrs["sequence"] >= 0  # still there as data
+
+
+def test_graph_column_is_sized_to_the_content():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    lines = str(graph((x * x).sum(), params={"x": x})).splitlines()
+    assert lines[0] == "%0 = x  [requires_grad]                  (2,) float32"
+    assert lines[2] == "%2 = Sum(%1, axis=(0,), keepdims=False)  () float32"
+
+
+def test_graph_and_tracer_draw_themselves_in_a_notebook():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    svg = graph(y, params={"x": x})._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.rstrip().endswith("</svg>")
+    with trace_backward() as tr:
+        y.backward()
+    table = tr._repr_html_()
+    assert table.startswith("<table>") and table.count("<tr>") == 1 + len(tr.steps) == 3
+    assert "<td>Mul</td>" in table and "|dL/d output|" in table
 
 
 # ------------------------------------------------------------------ tracer
@@ -149,13 +189,13 @@ def test_tracer_records_each_node_with_gradient_norms_and_summed_axes(backend_na
     np.testing.assert_allclose(into_b.norm, np.linalg.norm(b.grad.numpy()), rtol=1e-12)
     table = str(tr)
     assert "summed axes (0,)" in table and len(table.splitlines()) == 4
-    assert _GradMode.tracer is None
+    assert thread_mode.tracer is None
 
 
 def test_tracer_is_switched_off_after_an_exception():
     with pytest.raises(KeyError), trace_backward():
         raise KeyError("inside the block")
-    assert _GradMode.tracer is None
+    assert thread_mode.tracer is None
 
 
 def test_watch_keeps_the_gradient_of_an_intermediate_tensor():
@@ -254,7 +294,7 @@ def test_anomaly_log_of_a_negative_number_in_forward(backend_name, xp):
     assert message.startswith("Log produced non-finite values (1 NaN of 2 entries)")
     assert f"test_inspect.py:{line}" in message
     assert "range [-4, 2]" in message
-    assert _GradMode.anomaly is None
+    assert ProcessMode.anomaly is None
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -270,7 +310,7 @@ def test_anomaly_zero_over_zero_in_the_backward_of_sqrt(backend_name, xp):
     assert message.startswith("the backward of Sqrt produced non-finite values (1 Inf of 2")
     assert f"test_inspect.py:{line}" in message
     assert "range [0, 4]" in message
-    assert x.grad is None and _GradMode.anomaly is None
+    assert x.grad is None and ProcessMode.anomaly is None
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -290,16 +330,16 @@ def test_anomaly_detection_is_off_outside_the_block():
     x = tg.tensor([-1.0], dtype="float64", requires_grad=True)
     logged = x.log()  # NaN, silently
     assert np.isnan(logged.item()) and not hasattr(logged.grad_fn, "created_at")
-    assert _GradMode.anomaly is None
+    assert ProcessMode.anomaly is None
 
 
 def test_anomaly_decorator_restores_the_mode_after_recursion():
     @detect_anomaly()
     def depth(n):
-        assert _GradMode.anomaly is not None
+        assert ProcessMode.anomaly is not None
         return 0 if n == 0 else 1 + depth(n - 1)
 
-    assert depth(3) == 3 and _GradMode.anomaly is None
+    assert depth(3) == 3 and ProcessMode.anomaly is None
 
 
 def test_anomaly_passes_values_that_were_already_non_finite():

@@ -8,7 +8,7 @@
 """
 
 from . import data, func, inspect, nn, optim, train  # noqa: E402  (subpackages use the names above)
-from .autograd import GradcheckError, enable_grad, grad, gradcheck, is_grad_enabled, no_grad
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .backend import (
     available_backends as backends,
 )
@@ -21,6 +21,7 @@ from .backend import (
     set_default_dtype,
 )
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from .function import Function
 from .functional import (
     concat,
     elu,
@@ -38,9 +39,10 @@ from .functional import (
     tanh,
     where,
 )
+from .gradcheck import GradcheckError, gradcheck
 from .inspect import AnomalyError, detect_anomaly, graph, trace_backward
 from .serialization import load, load_metadata, save
-from .tensor import Function, Tensor
+from .tensor import Tensor
 
 __version__ = "0.1.0"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from . import fused, ops
+from . import backend, fused, ops
 from .tensor import Tensor, normalize_axes
 
 
@@ -17,24 +17,42 @@ def _count(x: Tensor, axis) -> int:
 
 
 def mean(x: Tensor, axis=None, keepdims=False) -> Tensor:
-    """mean(x) = sum(x) / n over ``axis``."""
+    """mean(x) = sum(x) / n over ``axis``.
+
+    float16 sums and counts overflow past 65,504: they are computed in float32
+    and the mean is converted back.
+    """
+    if backend.dtype_name(x.dtype) == "float16":
+        return mean(x.astype("float32"), axis, keepdims).astype(x.dtype)
     return x.sum(axis=axis, keepdims=keepdims) / _count(x, axis)
 
 
 def min(x: Tensor, axis=None, keepdims=False) -> Tensor:
-    """min(x) = -max(-x)."""
-    return -((-x).max(axis=axis, keepdims=keepdims))
+    """min(x) over ``axis`` (see ``ops.Min``)."""
+    return ops.Min.apply(x, axis=normalize_axes(axis, x.ndim), keepdims=keepdims)
 
 
 def var(x: Tensor, axis=None, correction=0, keepdims=False) -> Tensor:
-    """var(x) = sum((x - mean(x))**2) / (n - correction)."""
+    """var(x) = sum((x - mean(x))**2) / (n - correction); NaN where n - correction <= 0."""
     centered = x - x.mean(axis=axis, keepdims=True)
-    return (centered * centered).sum(axis=axis, keepdims=keepdims) / (_count(x, axis) - correction)
+    squares = (centered * centered).sum(axis=axis, keepdims=keepdims)
+    degrees_of_freedom = _count(x, axis) - correction
+    if degrees_of_freedom <= 0:  # as the standard says (PyTorch gives inf)
+        return squares * math.nan
+    return squares / degrees_of_freedom
 
 
 def std(x: Tensor, axis=None, correction=0, keepdims=False) -> Tensor:
-    """std(x) = sqrt(var(x))."""
-    return var(x, axis, correction, keepdims).sqrt()
+    """std(x) = sqrt(var(x)), with gradient 0 where std = 0 (a constant slice, as PyTorch).
+
+    sqrt's derivative 1 / (2 sqrt(v)) is infinite at v = 0, and there var's own
+    gradient is 0: the product would be NaN. Where v = 0 the root is taken of
+    a stand-in 1 instead, and the result replaced by 0, so no gradient flows.
+    """
+    v = var(x, axis, correction, keepdims)
+    nonzero = v.data != 0  # NaN (no degrees of freedom) is kept
+    root = ops.where(nonzero, v, 1.0).sqrt()
+    return ops.where(nonzero, root, 0.0)
 
 
 def logsumexp(x: Tensor, axis=None, keepdims=False) -> Tensor:
@@ -43,8 +61,20 @@ def logsumexp(x: Tensor, axis=None, keepdims=False) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis=-1) -> Tensor:
-    """log_softmax(x)_i = x_i - logsumexp(x)  (the max-shift keeps it finite)."""
-    return x - x.logsumexp(axis=axis, keepdims=True)
+    """log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)), m = max x.
+
+    Written with the shift first: ``x - (m + log sum)`` loses digits of a large
+    m in float32. m is a constant (the result does not depend on it), so the
+    gradient is that of ``x - logsumexp(x)``. A +inf or an all -inf slice gives
+    NaN, as in PyTorch.
+    """
+    if x.ndim == 0:
+        return log_softmax(x.reshape((1,)), 0).reshape(())
+    axis = normalize_axes(axis, x.ndim)[0]
+    if x.shape[axis] == 0:
+        return x * 1.0  # nothing to normalise: the empty result
+    shifted = x - x.detach().max(axis=axis, keepdims=True)
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
@@ -58,8 +88,8 @@ def maximum(a, b) -> Tensor:
 
 
 def minimum(a, b) -> Tensor:
-    """min(a, b) = -max(-a, -b)."""
-    return -maximum(-_tensor_or_scalar(a), -_tensor_or_scalar(b))
+    """Elementwise min(a, b); ties share the gradient evenly (like PyTorch)."""
+    return ops.Minimum.apply(_tensor_or_scalar(a), _tensor_or_scalar(b))
 
 
 where = ops.where

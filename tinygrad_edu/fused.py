@@ -12,8 +12,8 @@ an MLP step (see ``docs/performance.md`` for the measurements):
 * ``SquaredError``: ``mean((p - t)^2)`` with backward ``2 (p - t) / n``, the
   regression loss in one node instead of four (subtract, square, sum, scale).
 
-Backward rules are still written with Tensor operations, so second
-derivatives work through them as through any other op.
+Their backward rules are written in the vocabulary ``F`` like every other
+op's, so second derivatives work through them too.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from __future__ import annotations
 import math
 
 from . import backend, derivatives
-from .derivatives import stable_softmax
-from .ops import Primitive
+from .backend import stable_softmax
+from .function import Function
 from .tensor import Tensor, normalize_axes
 
 
-class Linear(Primitive):
+class Linear(Function):
     """z = x @ W + b for x of shape (..., in), W (in, out), b (out,).
 
     dL/dx = g @ W^T,  dL/dW = x^T @ g (summed over batch axes),
@@ -42,9 +42,8 @@ class Linear(Primitive):
             return out
         return out + bias
 
-    def backward(self, g):
-        x, weight, _ = self.args
-        F = self.F
+    def backward(self, F, g, inputs, out):
+        x, weight, _ = inputs
         needs_x, needs_w, needs_b = self.needs_input_grad
         grad_x = F.matmul(g, F.matrix_transpose(weight)) if needs_x else None
         grad_w = None
@@ -74,7 +73,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(x, weight, bias)
 
 
-class Softmax(Primitive):
+class Softmax(Function):
     """y = exp(x - logsumexp(x)) along ``axis``;  dL/dx = y * (g - sum(g * y)).
 
     The max-shift inside keeps every exponent <= 0, so nothing overflows.
@@ -84,19 +83,19 @@ class Softmax(Primitive):
         self.axis = axis
         return stable_softmax(xp, x, axis)
 
-    def backward(self, g):
-        y = self.out
-        return (y * (g - self.F.sum(g * y, axis=self.axis, keepdims=True)),)
+    def backward(self, F, g, inputs, out):
+        y = out
+        return (y * (g - F.sum(g * y, axis=self.axis, keepdims=True)),)
 
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably."""
-    if x.ndim == 0:
-        raise ValueError("softmax needs at least one axis")
+    if x.ndim == 0:  # one entry: softmax is 1 (and its gradient 0), as in PyTorch
+        return Softmax.apply(x.reshape((1,)), axis=0).reshape(())
     return Softmax.apply(x, axis=normalize_axes(axis, x.ndim)[0])
 
 
-class SoftmaxCrossEntropy(Primitive):
+class SoftmaxCrossEntropy(Function):
     """L_i = logsumexp(z_i) - z_{i, y_i} for logits z (N, C) and class indices y (N,).
 
     dL/dz = g_i * (softmax(z_i) - onehot(y_i)); with reduction "mean" g_i = g / N.
@@ -110,7 +109,7 @@ class SoftmaxCrossEntropy(Primitive):
         # past 255 rows, and torch reads a uint8 index array as a mask.
         target = backend.as_index(xp, target)
         self.reduction, self.target = reduction, target
-        kernels = derivatives.namespace(xp, False)  # raw-array argmax/sum/reshape, no wrappers
+        kernels = derivatives.array_ops(xp)  # raw-array argmax/sum/reshape, no wrappers
         self.rows = rows = xp.arange(logits.shape[0], device=backend.device_of(logits))
         # The row maxima, found through their positions: NumPy's argmax along a short
         # axis is several times faster than its max, and the value is the same.
@@ -120,29 +119,26 @@ class SoftmaxCrossEntropy(Primitive):
         sums = kernels.sum(exps, axis=1, keepdims=True)
         self.probs = exps / sums
         picked = backend.getitem(xp, logits, (rows, target))  # z_{i, y_i}
-        losses = kernels.reshape(xp.log(sums) + shift, (-1,)) - picked
+        # log(sum) - (z_y - m), not (log(sum) + m) - z_y: a large m would take digits away
+        losses = kernels.reshape(xp.log(sums), (-1,)) - (picked - kernels.reshape(shift, (-1,)))
         if reduction == "none":
             return losses
         total = kernels.sum(losses)
         return total / losses.shape[0] if reduction == "mean" else total
 
-    def backward(self, g):
-        F = self.F
-        logits = self.args[0]
-        xp = F.xp
+    def backward(self, F, g, inputs, out):
+        logits = inputs[0]
         if self.reduction == "mean":
             g = g / logits.shape[0]
         elif self.reduction == "none":
             g = F.reshape(g, (-1, 1))
         if not F.recording:  # the saved softmax, minus g at each row's class: no one-hot matrix
             scale = g if self.reduction != "none" else F.reshape(g, (-1,))
-            grad = backend.subtract_at_rows(xp, self.probs * g, self.rows, self.target, scale)
+            grad = F.subtract_at_rows(self.probs * g, self.rows, self.target, scale)
             if grad is not None:
                 return grad, None
         probs = F.softmax(logits, 1) if F.recording else self.probs
-        target = self.target
-        classes = xp.arange(logits.shape[1], dtype=target.dtype, device=backend.device_of(target))
-        onehot = F.mask(xp.reshape(target, (-1, 1)) == classes, logits.dtype)
+        onehot = F.const(F.raw.one_hot(self.target, logits.shape[1], F.value(logits).dtype))
         return (probs - onehot) * g, None
 
 
@@ -180,7 +176,7 @@ def check_class_targets(scores: Tensor, target: Tensor, fn_name: str) -> None:
             raise ValueError(f"{fn_name}: target class {bad} is out of range for {classes} classes")
 
 
-class SquaredError(Primitive):
+class SquaredError(Function):
     """L = sum or mean of (p - t)^2 (or the elementwise squares), p and t of one shape.
 
     dL/dp = g * 2 (p - t) (divided by the number of elements n for "mean"),
@@ -193,12 +189,12 @@ class SquaredError(Primitive):
         diff = pred - target
         if reduction == "none":
             return diff * diff
-        flat = derivatives.namespace(xp, False).reshape(diff, (-1,))
+        flat = derivatives.array_ops(xp).reshape(diff, (-1,))
         total = flat @ flat  # the sum of squares as one dot product
         return total / flat.shape[0] if reduction == "mean" else total
 
-    def backward(self, g):
-        pred, target = self.args
+    def backward(self, F, g, inputs, out):
+        pred, target = inputs
         count = math.prod(pred.shape)
         # (an empty input has an empty gradient: any finite scale will do)
         scale = 2.0 / count if self.reduction == "mean" and count else 2.0

@@ -18,11 +18,26 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 import tinygrad_edu as tg
-from tinygrad_edu.tensor import count_consumers
 
 IMAGES = Path(__file__).resolve().parent.parent / "images"
 LEAF_GRAD, LEAF_CONST, OP_COLOR = "#cfe2ff", "#e9ecef", "#fff3cd"
 FORWARD_COLOR, BACKWARD_COLOR = "#333333", "#c0392b"
+
+
+def count_consumers(roots) -> dict:
+    """id(tensor) -> how many graph edges lead into it (gradient contributions it receives)."""
+    counts, seen, stack = {}, {id(root) for root in roots}, list(roots)
+    while stack:
+        fn = stack.pop().grad_fn
+        if fn is None or fn.parents is None:
+            continue
+        for parent, needs in zip(fn.parents, fn.needs_input_grad):
+            if needs:
+                counts[id(parent)] = counts.get(id(parent), 0) + 1
+                if id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+    return counts
 
 
 def graph_of(loss: tg.Tensor) -> tuple[list, list]:
@@ -84,28 +99,7 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
     fig = Figure(figsize=(1.9 * columns + 0.6, 1.15 * rows + 1.0), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    for parent, child in edges:
-        (x0, y0), (x1, y1) = position[id(parent)], position[id(child)]
-        ax.annotate(
-            "",
-            xy=(x1, y1),
-            xytext=(x0, y0),
-            arrowprops={"arrowstyle": "-|>", "color": FORWARD_COLOR, "shrinkA": 30, "shrinkB": 30},
-        )
-        if show_backward and parent.requires_grad:
-            ax.annotate(
-                "",
-                xy=(x0, y0 - 0.12),
-                xytext=(x1, y1 - 0.12),
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": BACKWARD_COLOR,
-                    "linestyle": "--",
-                    "shrinkA": 30,
-                    "shrinkB": 30,
-                    "connectionstyle": "arc3,rad=0.15",
-                },
-            )
+    labels = {}
     for tensor in order:
         x, y = position[id(tensor)]
         fn = tensor.grad_fn
@@ -117,7 +111,7 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
         else:
             label = f"{fn.name}\n{shape}"
             color, box = OP_COLOR, "ellipse,pad=0.3"
-        ax.text(
+        labels[id(tensor)] = ax.text(
             x,
             y,
             label,
@@ -134,6 +128,36 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
                 ha="center",
                 fontsize=8,
                 color=BACKWARD_COLOR,
+            )
+    for parent, child in edges:
+        (x0, y0), (x1, y1) = position[id(parent)], position[id(child)]
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": FORWARD_COLOR,
+                "patchA": labels[id(parent)].get_bbox_patch(),  # clipped to the outlines,
+                "patchB": labels[id(child)].get_bbox_patch(),  # so every arrowhead shows
+                "shrinkA": 2,
+                "shrinkB": 2,
+                "mutation_scale": 14,
+            },
+        )
+        if show_backward and parent.requires_grad:
+            ax.annotate(
+                "",
+                xy=(x0, y0 - 0.12),
+                xytext=(x1, y1 - 0.12),
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "color": BACKWARD_COLOR,
+                    "linestyle": "--",
+                    "shrinkA": 30,
+                    "shrinkB": 30,
+                    "connectionstyle": "arc3,rad=0.15",
+                },
             )
     if show_backward:
         ax.text(

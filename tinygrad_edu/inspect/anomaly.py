@@ -4,7 +4,7 @@ Inside ``with tg.detect_anomaly():`` every forward result and every gradient
 the engine passes to an input is checked. The first operation that turns
 finite inputs into a non-finite value raises an ``AnomalyError`` naming the
 op, the line of user code that created it and the range of each input. Off,
-it costs one attribute check per operation (``_GradMode.anomaly is None``).
+it costs one attribute check per operation (``ProcessMode.anomaly is None``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import os
 import sys
 
 from .. import backend
-from ..tensor import Tensor, _GradMode, run_backward
+from ..autograd import backward
+from ..function import ProcessMode
+from ..tensor import Tensor
 
 # compared with code objects' file names, which use the same spelling as __file__
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(__file__)) + os.sep
@@ -45,12 +47,12 @@ class detect_anomaly(contextlib.ContextDecorator):
         self._previous = []  # a stack: a decorated function may call itself
 
     def __enter__(self):
-        self._previous.append(_GradMode.anomaly)
-        _GradMode.anomaly = self
+        self._previous.append(ProcessMode.anomaly)
+        ProcessMode.anomaly = self
         return self
 
     def __exit__(self, *exc):
-        _GradMode.anomaly = self._previous.pop()
+        ProcessMode.anomaly = self._previous.pop()
         return False
 
     # ------------------------------------------------ called by the engine
@@ -69,7 +71,7 @@ class detect_anomaly(contextlib.ContextDecorator):
         )
 
     def check_backward(self, fn, grad_out: Tensor, parent_grad: Tensor) -> None:
-        """After every gradient the engine passes to an input (``run_backward``)."""
+        """After every gradient the engine passes to an input (``autograd.backward``)."""
         if _finite(parent_grad.data) or not _finite(grad_out.data):
             return
         created_at = getattr(fn, "created_at", "unknown (its forward ran outside detect_anomaly)")
@@ -127,7 +129,7 @@ def _user_site() -> str:
 def _inside_backward() -> bool:
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_code is run_backward.__code__:
+        if frame.f_code is backward.__code__:
             return True
         frame = frame.f_back
     return False
