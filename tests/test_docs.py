@@ -60,6 +60,8 @@ EXECUTED_PAGES = [
 ]
 MATH_PAGES = ["autodiff", "backprop", "optimizers", "internals", "cnn-rnn"]
 FIGURE_SCRIPTS = ["draw_graphs.py", "draw_backprop.py", "rosenbrock.py"]
+# Figures drawn from measurements, which a test cannot redraw: the script of each.
+MEASURED_FIGURES = {"performance-ratio-history.png": REPO / "benchmarks" / "plot_history.py"}
 # Pages whose text the core's authors own and that show results in comments
 # (``print(x)  # [2.0, 4.0]``): their output blocks, where they have any, are
 # compared like everyone's, but a printing block need not have one.
@@ -297,6 +299,8 @@ def test_every_committed_figure_has_a_script():
     scripts = "\n".join(
         (SNIPPETS / script).read_text(encoding="utf-8") for script in FIGURE_SCRIPTS
     )
+    for script in MEASURED_FIGURES.values():
+        scripts += script.read_text(encoding="utf-8")
     for image in sorted((DOCS / "images").glob("*.png")):
         assert image.name in drawn_by_pages or f'"{image.name}"' in scripts, (
             f"docs/images/{image.name} is drawn by no script in docs/snippets/"

@@ -1,4 +1,4 @@
-"""What the asv benchmarks share: the workloads and timing of ``benchmarks/compare.py``.
+"""What the asv benchmarks share: the workloads, the NumPy floor and the step runners of compare.py.
 
 The workload definitions (data, initial weights, batch order) live in
 ``benchmarks/workloads.py``, the implementations (tinygrad_edu and the
@@ -14,6 +14,7 @@ missing import or name into ``NotImplementedError``, asv's "skipped".
 
 import contextlib
 import gc
+import importlib.util
 import os
 import statistics
 import sys
@@ -76,12 +77,18 @@ RATIO_WORKLOADS = {**WORKLOADS, "op_chain_1000": workloads.op_chain}
 
 
 def gpu_backends() -> list[str]:
-    """The backends to parametrise over: numpy always, cupy where a GPU answers."""
+    """The backends to parametrise over: numpy always, cupy where a GPU answers.
+
+    Only CuPy is probed (``backend.available_backends()`` would import torch,
+    JAX and Dask where installed: seconds in every benchmark process).
+    """
+    if importlib.util.find_spec("cupy") is None:
+        return ["numpy"]
     try:
-        available = backend.available_backends()
-    except Exception:  # some older commits' probe recursed when CuPy was missing
-        available = []
-    return ["numpy"] + [name for name in ("cupy",) if name in available]
+        backend.get_namespace("cupy")  # raises without a CUDA device
+    except Exception:  # ValueError; some older commits' probe recursed instead
+        return ["numpy"]
+    return ["numpy", "cupy"]
 
 
 @contextlib.contextmanager
