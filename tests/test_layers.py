@@ -997,3 +997,19 @@ def test_lenet5_example_trains_on_a_small_synthetic_idx_set(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "40 training images" in result.stdout
     assert re.search(r"test accuracy: \d+\.\d%", result.stdout)
+
+
+def test_compare_layer_rows_run_and_agree_with_torch(torch, tmp_path):
+    import json
+
+    out = tmp_path / "layers.json"
+    compare = Path(__file__).resolve().parent.parent / "benchmarks" / "compare.py"
+    command = [sys.executable, str(compare), "--only", "L1,L5", "--skip-peers", "--repeats", "1"]
+    command += ["--block-ms", "1", "--warmup-ms", "1", "--json", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    reports = {r["workload"]: r["results"] for r in json.loads(out.read_text())["workloads"]}
+    assert set(reports) == {"L1 conv1d small", "L5 GRU step"}
+    for rows in reports.values():
+        assert rows["tinygrad_edu"]["check"] == "input gradient vs torch: ok"
+        assert rows["tinygrad_edu"]["vs_torch"] > 0
