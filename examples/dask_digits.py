@@ -19,11 +19,16 @@ Run:  python examples/dask_digits.py [--steps 100] [--workers 2] [--chunks 4]
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-import dask.array as da
 import numpy as np
-from dask.distributed import Client, LocalCluster
+
+try:
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster
+except ModuleNotFoundError as missing:  # an optional dependency: say how to get it
+    sys.exit(f'dask_digits.py needs {missing.name}: pip install "dask[array]" distributed')
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F

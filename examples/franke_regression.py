@@ -22,6 +22,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import data, optim
 from tinygrad_edu.models import mlp
+from tinygrad_edu.plotting import figure_path
 from tinygrad_edu.train import evaluate, fit
 from tinygrad_edu.train.recipes import RECIPES, load_splits
 
@@ -58,10 +59,18 @@ def draw(truth, fitted, path, title):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="franke_regression.png", help="PNG to write")
+    parser.add_argument(
+        "--out",
+        default="franke_regression.png",
+        help="a .png file, or a folder to write franke_regression.png in",
+    )
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    try:
+        args.out = figure_path(args.out, "franke_regression.png")
+    except ValueError as err:
+        parser.error(str(err))
 
     recipe = RECIPES["franke"]
     splits = load_splits("franke", seed=args.seed)

@@ -21,7 +21,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import data, optim
 from tinygrad_edu.models import mlp
-from tinygrad_edu.plotting import plot_curves
+from tinygrad_edu.plotting import figure_path, plot_curves
 from tinygrad_edu.train import evaluate, fit
 from tinygrad_edu.train.recipes import load_splits
 
@@ -40,9 +40,17 @@ OPTIMIZERS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="optimizer_comparison.png", help="PNG to write")
+    parser.add_argument(
+        "--out",
+        default="optimizer_comparison.png",
+        help="a .png file, or a folder to write optimizer_comparison.png in",
+    )
     parser.add_argument("--steps", type=int, default=200, help="full-batch steps per optimizer")
     args = parser.parse_args()
+    try:
+        args.out = figure_path(args.out, "optimizer_comparison.png")
+    except ValueError as err:
+        parser.error(str(err))
 
     splits = load_splits("digits", seed=0)
     loader = data.DataLoader(

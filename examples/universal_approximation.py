@@ -21,7 +21,7 @@ import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
 from tinygrad_edu import data, optim
 from tinygrad_edu.models import mlp
-from tinygrad_edu.plotting import plot_curves
+from tinygrad_edu.plotting import figure_path, plot_curves
 from tinygrad_edu.train import evaluate, fit
 
 WIDTHS = (1, 2, 4, 8, 16)
@@ -33,9 +33,17 @@ def target(x: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="universal_approximation.png", help="PNG to write")
+    parser.add_argument(
+        "--out",
+        default="universal_approximation.png",
+        help="a .png file, or a folder to write universal_approximation.png in",
+    )
     parser.add_argument("--epochs", type=int, default=60, help="L-BFGS steps (20 iterations each)")
     args = parser.parse_args()
+    try:
+        args.out = figure_path(args.out, "universal_approximation.png")
+    except ValueError as err:
+        parser.error(str(err))
 
     X, _ = data.sine1d(n=256, seed=0)
     y = target(X)  # (n, 1), like the network's output

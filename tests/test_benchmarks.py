@@ -13,8 +13,19 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 def test_compare_runs_and_checks_every_implementation(tmp_path):
     out = tmp_path / "run.json"
     command = [
-        sys.executable, str(BENCHMARKS / "compare.py"), "--only", "W3,op chain",
-        "--skip-peers", "--repeats", "1", "--block-ms", "1", "--warmup-ms", "1", "--json", str(out),
+        sys.executable,
+        str(BENCHMARKS / "compare.py"),
+        "--only",
+        "W3,op chain",
+        "--skip-peers",
+        "--repeats",
+        "1",
+        "--block-ms",
+        "1",
+        "--warmup-ms",
+        "1",
+        "--json",
+        str(out),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -10,6 +10,7 @@ import pytest
 
 from tinygrad_edu import cli, optim
 from tinygrad_edu.serialization import load
+from tinygrad_edu.train.recipes import OPTIMIZERS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -103,9 +104,8 @@ def test_array_api_strict_backend_matches_numpy(capsys, tmp_path):
         )
 
 
-@pytest.mark.parametrize(
-    "optimizer", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adamw", "lbfgs"]
-)
+# every row of the table but adam, the default that other tests train
+@pytest.mark.parametrize("optimizer", [name for name in OPTIMIZERS if name != "adam"])
 def test_every_optimizer_trains(capsys, optimizer):
     status, out, _ = run_cli(
         capsys,
@@ -181,7 +181,12 @@ def test_sweep_prints_the_grid_and_writes_a_heatmap(capsys, tmp_path):
     rows = [line.split() for line in lines if re.match(r"^(4|8,8)\s+[0-9.]+\s+[0-9.]+$", line)]
     assert [row[0] for row in rows] == ["4", "8,8"]
     assert all(0.0 <= float(value) <= 100.0 for row in rows for value in row[1:])
-    assert re.search(r"^best: hidden=\S+, lr=\S+ \(val accuracy [0-9.]+%\)$", out, re.MULTILINE)
+    assert re.search(
+        r"^best: hidden=\S+, lr=\S+ \(val accuracy [0-9.]+%; ties: the first row, then the "
+        r"first of --lrs\)$",
+        out,
+        re.MULTILINE,
+    )
 
 
 def test_sweep_over_optimizers(capsys, tmp_path):
@@ -268,7 +273,6 @@ def test_help_lists_the_dataset_defaults(capsys):
         (["train", "--plot", "no/such/folder/curves.png"], 1, "the folder"),
         (["train", "--hidden", "64,x"], 2, "argument --hidden: must be comma-separated"),
         (["train", "--optimizer", "adam", "--momentum", "0.9"], 2, "adam has no momentum"),
-        (["sweep", "--lr", "0.1"], 2, "the learning rate is swept; use --lrs"),
         (["sweep", "--param", "weight_decay", "--values", "-1"], 2, "must be a number >= 0"),
         (["fly"], 2, "invalid choice: 'fly'"),
     ],
@@ -337,3 +341,508 @@ def test_module_entry_point_reports_errors_without_traceback():
     assert (
         result.stderr == "tinygrad-edu: error: argument --lr: must be a positive number, got -1\n"
     )
+
+
+# ------------------------------------------------- issue 13: the command line refuses early
+def _one_line_error(err):
+    assert err.count("\n") == 1 and err.startswith("tinygrad-edu: error: "), err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    folder = tmp_path / "frozen"
+    folder.mkdir()
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "status", "message"),
+    [
+        ("--save", "{tmp}/", 2, "argument --save: '{tmp}/' is a folder"),
+        ("--checkpoint", "{tmp}", 2, "argument --checkpoint: '{tmp}' is a folder"),
+        ("--plot", "{tmp}", 2, "argument --plot: '{tmp}' is a folder"),
+        ("--save", "{frozen}/m.safetensors", 1, "the folder '{frozen}' is read-only"),
+        ("--checkpoint", "{frozen}/run.ckpt", 1, "the folder '{frozen}' is read-only"),
+        ("--plot", "{frozen}/c.png", 1, "the folder '{frozen}' is read-only"),
+        ("--plot", "{tmp}/c.gif", 2, "the name must end in .png, .pdf or .svg"),
+        ("--plot", "{tmp}/curves", 2, "the name must end in .png, .pdf or .svg"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_training(
+    capsys, tmp_path, read_only_folder, monkeypatch, option, value, status, message
+):
+    def no_training(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(cli, "train_model", no_training)
+    fill = {"tmp": tmp_path, "frozen": read_only_folder}
+    got, out, err = run_cli(capsys, "train", option, value.format(**fill), "--no-progress")
+    assert got == status and out == ""
+    assert message.format(**fill) in _one_line_error(err)
+
+
+def test_a_read_only_file_is_refused_before_training(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    frozen = tmp_path / "model.safetensors"
+    frozen.write_bytes(b"old")
+    frozen.chmod(0o444)
+    status, _, err = run_cli(capsys, "train", "--save", frozen)
+    assert status == 1 and f"cannot write '{frozen}': the file is read-only" in _one_line_error(err)
+    assert frozen.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "message"),
+    [
+        ("{tmp}/", 2, "argument --out: '{tmp}/' is a folder"),
+        ("{frozen}/s.png", 1, "the folder '{frozen}' is read-only"),
+        ("{tmp}/s.jpg", 2, "argument --out: cannot write a figure to '{tmp}/s.jpg'"),
+    ],
+)
+def test_sweep_refuses_an_unwritable_heatmap_before_training(
+    capsys, tmp_path, read_only_folder, monkeypatch, value, status, message
+):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    fill = {"tmp": tmp_path, "frozen": read_only_folder}
+    got, out, err = run_cli(capsys, "sweep", "--out", value.format(**fill))
+    assert got == status and out == ""
+    assert message.format(**fill) in _one_line_error(err)
+
+
+@pytest.mark.parametrize(("extension", "signature"), [("pdf", b"%PDF"), ("svg", b"<?xml")])
+def test_figures_are_written_in_the_format_their_extension_names(
+    capsys, tmp_path, extension, signature
+):
+    plot, heatmap = tmp_path / f"curves.{extension}", tmp_path / f"sweep.{extension}"
+    status, _, err = run_cli(
+        capsys, "train", "--dataset", "xor", "--epochs", 2, "--plot", plot, "--no-progress"
+    )
+    assert status == 0, err
+    status, _, err = run_cli(
+        capsys,
+        "sweep",
+        "--dataset",
+        "xor",
+        "--epochs",
+        1,
+        "--lrs",
+        "0.01",
+        "--values",
+        "4",
+        "--out",
+        heatmap,
+    )
+    assert status == 0, err
+    for path in (plot, heatmap):
+        content = path.read_bytes()
+        assert content.startswith(signature) and not content.startswith(PNG_SIGNATURE), path
+        if extension == "svg":
+            assert b"<svg" in content[:2000]
+
+
+def test_resume_says_what_the_path_is(capsys, tmp_path):
+    fifo = tmp_path / "pipe"
+    if hasattr(__import__("os"), "mkfifo"):
+        __import__("os").mkfifo(fifo)
+    cases = [(tmp_path, "is a folder"), ("/dev/null", "is a character device")]
+    if fifo.exists():
+        cases.append((fifo, "is a FIFO"))
+    for path, words in cases:
+        status, _, err = run_cli(capsys, "train", "--resume", path)
+        assert status == 1 and f"checkpoint '{path}' {words}" in _one_line_error(err)
+
+
+def test_a_huge_model_is_one_line_with_its_size(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "_physical_memory", lambda: 16 * 2**30)  # whatever this machine has
+    status, out, err = run_cli(capsys, "train", "--hidden", "100000000", "--no-progress")
+    assert status == 1 and out == ""
+    message = _one_line_error(err)
+    assert "64-100000000-10 has 7,500,000,010 parameters" in message
+    assert "needs about 111.8 GiB" in message and "this machine's 16.0 GiB" in message
+
+
+def test_momentum_must_be_below_one(capsys):
+    for value in ("5", "1", "-0.1"):
+        status, _, err = run_cli(capsys, "train", "--optimizer", "momentum", "--momentum", value)
+        assert status == 2
+        assert f"argument --momentum: must be in [0, 1), got {value}" in _one_line_error(err)
+
+
+def test_large_losses_are_printed_in_scientific_notation():
+    table = cli._results_table(
+        {part: {"loss": 4.6e8, "accuracy": 0.5} for part in ("train", "val", "test")},
+        "classification",
+    )
+    loss_row = table.splitlines()[1].split()
+    assert loss_row == ["loss", "4.6000e+08", "4.6000e+08", "4.6000e+08"]
+    assert cli._number(0.25) == "0.2500" and cli._number(float("nan")) == "nan"
+
+
+def _cli_checkpoint(capsys, tmp_path, epochs=2):
+    checkpoint = tmp_path / "run.ckpt"
+    status, _, err = run_cli(
+        capsys,
+        "train",
+        "--dataset",
+        "xor",
+        "--epochs",
+        epochs,
+        "--checkpoint",
+        checkpoint,
+        "--no-progress",
+    )
+    assert status == 0, err
+    return checkpoint
+
+
+def test_resume_with_fewer_epochs_than_done_says_so(capsys, tmp_path):
+    checkpoint = _cli_checkpoint(capsys, tmp_path, epochs=3)
+    for epochs in (2, 3):
+        status, out, err = run_cli(capsys, "train", "--resume", checkpoint, "--epochs", epochs)
+        assert status == 2 and out == ""
+        assert "already holds 3 epochs" in _one_line_error(err) and "more than 3" in err
+
+
+def _edit_config(path, change):
+    from tinygrad_edu.serialization import load_metadata, save
+
+    tensors, metadata = load(path), load_metadata(path)
+    change(metadata["extra"]["config"])
+    save(tensors, path, metadata=metadata)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.pop("hidden"), "setting 'hidden' is missing"),
+        (lambda c: c.update(epochs="two"), "setting 'epochs' is 'two', expected a positive"),
+        (lambda c: c.update(hidden=[1e9]), "setting 'hidden' is [1000000000.0], not a list"),
+        (lambda c: c.update(hidden=[10**12]), "has 5,000,000,000,002 parameters"),
+        (lambda c: c.update(optimizer="sgdx"), "setting 'optimizer' is 'sgdx', not one of"),
+        (lambda c: c.update(lr=-1), "setting 'lr' is -1, expected a positive number"),
+        (lambda c: c.update(momentum=5), "setting 'momentum' is 5"),
+    ],
+)
+def test_an_edited_cli_checkpoint_is_one_clear_line(capsys, tmp_path, change, message):
+    checkpoint = _cli_checkpoint(capsys, tmp_path)
+    _edit_config(checkpoint, change)
+    status, out, err = run_cli(capsys, "train", "--resume", checkpoint, "--no-progress")
+    assert status == 1 and out == ""
+    assert message in _one_line_error(err)
+
+
+@pytest.mark.parametrize("edit", ["epoch_text", "deep_json"])
+def test_edited_checkpoint_metadata_is_one_clear_line(capsys, tmp_path, edit):
+    from tinygrad_edu.serialization import load_metadata, save
+
+    checkpoint = _cli_checkpoint(capsys, tmp_path)
+    tensors, metadata = load(checkpoint), load_metadata(checkpoint)
+    if edit == "epoch_text":
+        metadata["epoch"] = "two"
+        save(tensors, checkpoint, metadata=metadata)
+        expected = "'epoch' must be a non-negative integer"
+    else:
+        import json
+
+        import safetensors.numpy
+
+        raw = {key: json.dumps(value) for key, value in metadata.items()}
+        raw["history"] = "[" * 50_000 + "]" * 50_000
+        arrays = {name: t.numpy() for name, t in tensors.items()}
+        safetensors.numpy.save_file(arrays, str(checkpoint), metadata=raw)
+        expected = "'history' is nested too deeply"
+    status, _, err = run_cli(capsys, "train", "--resume", checkpoint, "--no-progress")
+    assert status == 1 and expected in _one_line_error(err)
+
+
+def test_running_out_of_memory_anyway_is_one_line(capsys, monkeypatch):
+    def allocate(*args, **kwargs):
+        np.ones((2**62,), dtype=np.uint8)  # NumPy's _ArrayMemoryError, a MemoryError
+
+    monkeypatch.setattr(cli, "train_model", allocate)
+    status, out, err = run_cli(capsys, "train", "--no-progress")
+    assert status == 1 and out == ""
+    assert "out of memory (Unable to allocate" in _one_line_error(err)
+
+
+def test_sweep_checks_every_model_size_before_the_first_run(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "train_model", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr(cli, "_physical_memory", lambda: 16 * 2**30)
+    status, out, err = run_cli(capsys, "sweep", "--values", "8", "100000000")
+    assert status == 1 and out == ""
+    assert "64-100000000-10 has 7,500,000,010 parameters" in _one_line_error(err)
+# ------------------------------------------------------------------ a newcomer's first commands
+def test_bare_command_prints_the_help(capsys):
+    status, out, err = run_cli(capsys)
+    assert status == 0 and err == ""
+    assert out.startswith("usage: tinygrad-edu")
+    for command in ("train", "sweep", "evaluate", "predict", "info", "--version"):
+        assert command in out
+
+
+@pytest.mark.parametrize("argv", [[], ["--version"]])
+def test_bare_command_and_version_from_the_shell(argv):
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", *argv], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stderr == ""
+    if argv:
+        assert result.stdout == f"tinygrad-edu {__import__('tinygrad_edu').__version__}\n"
+    else:
+        assert "the following arguments are required" not in result.stdout
+        assert "usage: tinygrad-edu" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "described"),
+    [
+        ("sweep", "Ties go to the first row"),
+        ("info", "the command that installs it"),
+        ("evaluate", "test split"),
+        ("predict", "one sample per row"),
+    ],
+)
+def test_every_command_has_a_description(capsys, command, described):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert described in out
+
+
+def test_sweep_has_no_lr_option(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "--help"])
+    out = capsys.readouterr().out
+    assert "--lrs" in out and not re.search(r"--lr\b(?!s)", out)
+    args = cli.build_parser().parse_args(["sweep", "--lrs", "0.1"])
+    assert args.lr is None and args.lrs == [0.1]
+
+
+def test_best_sweep_cell_and_its_ties():
+    cells = [(0.9, 0, 1), (0.95, 1, 0), (0.95, 0, 2), (0.95, 0, 1)]
+    assert max(cells, key=cli._best_cell_order) == (0.95, 0, 1)  # first row, then first lr
+
+
+def test_sweep_heatmap_outlines_the_best_cell(tmp_path):
+    from matplotlib.image import imread
+
+    from tinygrad_edu.plotting import plot_heatmap
+
+    grid = [[50.0, 60.0], [70.0, 65.0]]
+    red = []
+    for best in (None, (1, 0)):
+        path = tmp_path / f"{best}.png"
+        plot_heatmap(grid, ["a", "b"], ["0.1", "1"], path, "lr", "x", best=best)
+        pixels = imread(path)[..., :3]
+        red.append(int(((pixels[..., 0] > 0.9) & (pixels[..., 1:] < 0.15).all(axis=-1)).sum()))
+    assert red[0] == 0 and red[1] > 200
+
+
+def test_learning_curves_say_what_they_show(monkeypatch, tmp_path):
+    from tinygrad_edu import plotting
+    from tinygrad_edu.train import History
+
+    drawn = {}
+    monkeypatch.setattr(plotting, "_save", lambda figure, path: drawn.setdefault("f", figure))
+    history = History()
+    for loss, val_loss, acc, val_acc in [
+        (1.0, 0.5, 0.5, 0.6),
+        (0.5, 0.6, 0.8, 0.9),
+        (0.3, 0.7, 0.9, 0.85),
+    ]:
+        history.append(
+            {"loss": loss, "val_loss": val_loss, "accuracy": acc, "val_accuracy": val_acc}
+        )
+    plotting.plot_history(history, tmp_path / "c.png", loss_name="cross-entropy", dropout=True)
+    loss_axis, metric_axis = drawn["f"].axes
+    assert loss_axis.get_ylabel() == "cross-entropy"
+    labels = [text.get_text() for text in loss_axis.get_legend().get_texts()]
+    assert labels == [
+        "train (running average, dropout on)",
+        "validation",
+        "best validation epoch (2)",
+    ]
+    assert plotting._best_epoch(history, "accuracy") == 2
+    assert plotting._best_epoch(history, None) == 1  # lowest validation loss
+
+
+def test_the_results_table_names_its_training_column_apart_from_the_curve(capsys):
+    status, out, _ = run_cli(capsys, "train", "--dataset", "xor", "--epochs", 1, "--no-progress")
+    assert status == 0
+    assert re.search(r"^\s+train-eval\s+val\s+test$", out, re.MULTILINE)
+
+
+# ------------------------------------------------------------------ using a saved model
+@pytest.fixture(scope="module")
+def saved_digits(tmp_path_factory):
+    """A digits model trained by 'train --save' for 3 epochs, and its predictions before saving."""
+    folder = tmp_path_factory.mktemp("saved")
+    path = folder / "digits.safetensors"
+    assert cli.main(["train", "--epochs", "3", "--no-progress", "--save", str(path)]) == 0
+    # The same run again in this process (runs are bit-exact): the model as it was
+    # in memory before saving, and its predictions.
+    args = cli.build_parser().parse_args(["train", "--epochs", "3"])
+    model, _, splits, _, _ = cli.train_model(cli.resolve_config(args), "numpy", progress=False)
+    model.eval()
+    import tinygrad_edu as tg
+
+    with tg.no_grad():
+        before = model(tg.tensor(splits.X_test, dtype="float32")).numpy()
+    raw_test = splits.X_test * 16  # the pixel values 0..16 that data.load_digits gives
+    return path, before, raw_test, splits
+
+
+def test_load_model_rebuilds_the_saved_model(saved_digits):
+    import tinygrad_edu as tg
+
+    path, before, _, splits = saved_digits
+    model = tg.train.load_model(path)
+    assert not model.training
+    assert [type(layer).__name__ for layer in model] == ["Linear", "ReLU", "Dropout", "Linear"]
+    with tg.no_grad():
+        after = model(tg.tensor(splits.X_test, dtype="float32")).numpy()
+    np.testing.assert_array_equal(after, before)
+
+
+def test_predict_gives_the_predictions_of_before_saving(capsys, saved_digits, tmp_path):
+    path, before, raw_test, _ = saved_digits
+    expected = before.argmax(axis=1)
+    np.save(tmp_path / "x.npy", raw_test)
+    np.savetxt(tmp_path / "x.csv", raw_test, delimiter=",")
+    status, out, err = run_cli(capsys, "predict", path, tmp_path / "x.npy")
+    assert status == 0 and err == ""
+    np.testing.assert_array_equal([int(line) for line in out.splitlines()], expected)
+    for suffix in ("npy", "csv"):
+        out_file = tmp_path / f"p.{suffix}"
+        status, out, _ = run_cli(capsys, "predict", path, tmp_path / "x.csv", "--out", out_file)
+        assert status == 0 and out == f"{len(expected)} predictions written to {out_file}\n"
+        got = np.load(out_file) if suffix == "npy" else np.loadtxt(out_file, dtype=np.int64)
+        np.testing.assert_array_equal(got, expected)
+    status, out, _ = run_cli(capsys, "predict", path, tmp_path / "x.npy")  # one row, 1-D
+    np.save(tmp_path / "one.npy", raw_test[0])
+    status, out, _ = run_cli(capsys, "predict", path, tmp_path / "one.npy")
+    assert status == 0 and out == f"{expected[0]}\n"
+
+
+def test_evaluate_prints_the_test_metrics_of_training(capsys, saved_digits):
+    path, before, _, splits = saved_digits
+    status, out, err = run_cli(capsys, "evaluate", path)
+    assert status == 0 and err == ""
+    accuracy = 100 * float((before.argmax(axis=1) == splits.y_test).mean())
+    assert result_line(out, "accuracy") == round(accuracy, 1)
+    assert "digits, hidden 128, relu, float32, seed 0" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "message"),
+    [
+        (["evaluate", "{dir}/missing.safetensors"], 1, "no such model file"),
+        (["evaluate", "{model}", "--dataset", "xor"], 2, "xor has 2 input features, the model"),
+        (["evaluate", "{weights}"], 1, "was not written by 'tinygrad-edu train --save'"),
+        (["predict", "{model}", "{dir}/wide.npy"], 1, "the model takes rows of 64 features"),
+        (["predict", "{model}", "{dir}/x.txt"], 2, "must be a .npy or .csv file"),
+        (["predict", "{model}", "{dir}/bad.csv"], 1, "is not comma-separated numbers"),
+        (["predict", "{model}", "{dir}/wide.npy", "--out", "{dir}/p.json"], 2, "must end in .npy"),
+        (["predict", "{model}"], 2, "the following arguments are required: INPUT"),
+    ],
+)
+def test_saved_model_errors_are_one_line(capsys, saved_digits, tmp_path, argv, status, message):
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn
+
+    tg.save(nn.Linear(64, 10).state_dict(), tmp_path / "weights.safetensors")
+    np.save(tmp_path / "wide.npy", np.zeros((2, 65)))
+    (tmp_path / "x.txt").write_text("1 2 3")
+    (tmp_path / "bad.csv").write_text("1,2,x\n")
+    names = {"dir": tmp_path, "model": saved_digits[0], "weights": tmp_path / "weights.safetensors"}
+    got_status, out, err = run_cli(capsys, *(arg.format(**names) for arg in argv))
+    assert got_status == status, err
+    assert err.count("\n") == 1 and err.startswith("tinygrad-edu: error: ")
+    assert message in err and "Traceback" not in err and out == ""
+
+
+def test_save_of_a_module_suggests_its_state_dict(tmp_path):
+    import tinygrad_edu as tg
+    from tinygrad_edu import nn
+
+    with pytest.raises(TypeError, match=r"got Sequential; pass model.state_dict\(\)"):
+        tg.save(nn.Sequential(nn.Linear(2, 2)), tmp_path / "m.safetensors")
+
+
+# ------------------------------------------------------------------ installing backends
+def test_info_and_backend_errors_give_the_install_command(capsys, monkeypatch):
+    from tinygrad_edu import backend
+
+    real = backend.describe()
+    missing = dict(real["backends"])
+    missing["jax"] = {**missing["jax"], "available": False, "reason": "ModuleNotFoundError: jax"}
+    monkeypatch.setattr(cli.backends, "describe", lambda: {**real, "backends": missing})
+    status, out, _ = run_cli(capsys, "info")
+    assert status == 0
+    assert "  jax: ModuleNotFoundError: jax; install: pip install jax" in out
+    assert 'pip install -e ".[backends]"' in out
+    for name in cli.backends.KNOWN_BACKENDS:
+        assert cli.INSTALL_HINTS[name].startswith("pip install")
+    if "cupy" not in backend.available_backends():
+        status, _, err = run_cli(capsys, "train", "--backend", "cupy")
+        assert status == 2 and 'install it with: pip install -e ".[gpu]"' in err
+
+
+# ------------------------------------------------------------------ the examples' --out
+@pytest.mark.parametrize(
+    ("example", "short_run", "default_name"),
+    [
+        ("universal_approximation.py", ["--epochs", "1"], "universal_approximation.png"),
+        ("optimizer_comparison.py", ["--steps", "2"], "optimizer_comparison.png"),
+        ("franke_regression.py", ["--epochs", "1"], "franke_regression.png"),
+    ],
+)
+def test_examples_take_a_folder_or_a_png_for_out(tmp_path, example, short_run, default_name):
+    def run(out):
+        return subprocess.run(
+            [sys.executable, str(EXAMPLES / example), "--out", out, *short_run],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+
+    result = run(".")
+    assert result.returncode == 0, result.stderr
+    assert_valid_png(tmp_path / default_name)
+    assert not (tmp_path / ".png").exists()
+    result = run("figure.jpg")
+    assert result.returncode == 2 and "give a folder or a file ending in .png" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dask_example_without_dask_says_what_to_install(tmp_path):
+    blocker = tmp_path / "sitecustomize.py"  # makes 'import dask' fail in the child
+    blocker.write_text(
+        "import sys\n"
+        "class _NoDask:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('dask', 'distributed'):\n"
+        "            raise ModuleNotFoundError(f\"No module named '{name}'\", name=name)\n"
+        "sys.meta_path.insert(0, _NoDask())\n"
+    )
+    import os
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]),
+    }
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "dask_digits.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert result.stderr == 'dask_digits.py needs dask: pip install "dask[array]" distributed\n'

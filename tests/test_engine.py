@@ -279,3 +279,52 @@ def test_fast_path_and_reference_agree_on_a_training_step(backend_name, xp):
         grads[fast] = [p.grad.numpy().copy() for p in model.parameters()]
     for fast_grad, reference_grad in zip(grads[True], grads[False]):
         np.testing.assert_array_equal(fast_grad, reference_grad)
+
+
+def test_backward_signatures_are_checked_by_what_they_can_take():
+    class TakesAnything(tg.Function):  # *args can take (F, g, inputs, out)
+        def forward(self, xp, x):
+            return x
+
+        def backward(self, *args):
+            return (args[1],)
+
+    with pytest.raises(TypeError, match="cannot take the rule signature"):
+
+        class TooFew(tg.Function):
+            def forward(self, xp, x):
+                return x
+
+            def backward(self, F, g):
+                return (g,)
+
+
+def test_a_user_op_named_like_a_builtin_does_not_replace_it_in_recorded_backward():
+    class Softmax(tg.Function):  # the user's own op, with a built-in's name
+        def forward(self, xp, x):
+            return x
+
+        def backward(self, F, g, inputs, out):
+            return (g,)
+
+    x = tg.tensor([[1.0, 2.0, 0.5]], dtype="float64", requires_grad=True)
+    loss = tg.nn.functional.cross_entropy(x, tg.tensor([1], dtype="int64"))
+    (grad,) = tg.grad(loss, x, create_graph=True)  # records the built-in softmax
+    grad.sum().backward()
+    assert x.grad is not None
+
+
+def test_anomaly_detection_ignores_gradients_nobody_receives():
+    class Scale(tg.Function):
+        def forward(self, xp, x, factor):
+            return x * factor
+
+        def backward(self, F, g, inputs, out):
+            x, factor = inputs
+            return g * factor, g * x / 0.0  # the factor's gradient is thrown away
+
+    x = tg.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    factor = tg.tensor([3.0, 4.0], dtype="float64")
+    with tg.detect_anomaly(), np.errstate(divide="ignore"):
+        Scale.apply(x, factor).sum().backward()
+    assert x.grad.tolist() == [3.0, 4.0]

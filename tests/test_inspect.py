@@ -129,7 +129,47 @@ def test_graph_after_backward_has_only_the_output():
     y = (x * x).sum()
     assert len(graph(y).nodes) == 3
     y.backward()  # frees the graph
-    assert [node.op for node in graph(y).nodes] == ["Sum"]
+    freed = graph(y)
+    assert [node.op for node in freed.nodes] == ["Sum"] and freed.freed
+    assert str(freed).startswith("this graph was freed by backward(); print it before")
+    assert "retain_graph=True" in str(freed)
+    with pytest.raises(RuntimeError, match="freed by backward"):
+        freed.to_dot()
+
+
+def test_graph_listing_shows_raw_arrays_as_constants_and_hides_sequence():
+    """``model(X / 16)`` feeds a raw array: one short ``const`` entry, not its values."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))
+    images = np.linspace(0, 16, 8 * 64).reshape(8, 64)
+    loss = F.cross_entropy(model(images / 16), np.arange(8))
+    g = graph(loss, params=model)
+    listing = str(g).splitlines()
+    assert len(listing) == len(g.nodes)
+    assert "Linear(const (8, 64) float64, %0, %1)" in listing[2]
+    assert "array(" not in str(g) and "sequence=" not in str(g)
+    assert max(len(line) for line in listing) < 80
+    assert f"sequence={g.nodes[2].attrs['sequence']})" in g.listing(sequence=True)
+    assert g.nodes[2].attrs["sequence"] >= 0  # still there as data
+
+
+def test_graph_column_is_sized_to_the_content():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    lines = str(graph((x * x).sum(), params={"x": x})).splitlines()
+    assert lines[0] == "%0 = x  [requires_grad]                  (2,) float32"
+    assert lines[2] == "%2 = Sum(%1, axis=(0,), keepdims=False)  () float32"
+
+
+def test_graph_and_tracer_draw_themselves_in_a_notebook():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    svg = graph(y, params={"x": x})._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.rstrip().endswith("</svg>")
+    with trace_backward() as tr:
+        y.backward()
+    table = tr._repr_html_()
+    assert table.startswith("<table>") and table.count("<tr>") == 1 + len(tr.steps) == 3
+    assert "<td>Mul</td>" in table and "|dL/d output|" in table
 
 
 # ------------------------------------------------------------------ tracer

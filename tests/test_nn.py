@@ -107,12 +107,28 @@ def test_register_buffer_checks_and_forward_default():
     module = nn.Module()
     with pytest.raises(TypeError, match="buffer"):
         module.register_buffer("stats", [1.0])
-    with pytest.raises(ValueError, match="'.'"):
+    with pytest.raises(KeyError, match="'.'"):  # KeyError, as torch
         module.register_buffer("a.b", tg.zeros(1))
     module.register_buffer("stats", tg.zeros(2))
     assert list(module.state_dict()) == ["stats"]
     with pytest.raises(NotImplementedError, match="Module"):
         module(tg.zeros(1))
+
+
+@pytest.mark.parametrize("how", ["setattr", "register_parameter", "add_module"])
+def test_a_dotted_name_beside_a_submodule_is_refused(how):
+    model = nn.Module()
+    model.a = nn.Linear(2, 2)
+    value = nn.Linear(1, 1) if how == "add_module" else nn.Parameter(tg.zeros(2))
+    with pytest.raises(KeyError, match="'a.bias'"):
+        if how == "setattr":
+            setattr(model, "a.bias", value)
+        else:
+            getattr(model, how)("a.bias", value)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["a.weight", "a.bias"] and list(model.state_dict()) == names
+    with pytest.raises(TypeError, match="str"):
+        model.register_parameter(3, None)
 
 
 def test_zero_grad_train_eval_requires_grad_and_apply():

@@ -222,3 +222,15 @@ def test_numpy_indexing_rules_with_gradients(name, backend_name, xp):
         2 * values.reshape(-1)[flat_positions.reshape(-1)],
     )
     np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "dtype, shape", [("int16", (200, 200)), ("uint8", (20, 20)), ("int8", (100, 3))]
+)
+def test_small_integer_index_dtypes_do_not_overflow(dtype, shape, backend_name, xp):
+    values = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    rows = np.array([shape[0] - 1, 3], dtype=dtype)
+    cols = np.array([shape[1] - 1, 1], dtype=dtype)
+    x = tg.tensor(values, backend=backend_name)
+    picked = x[tg.tensor(rows, backend=backend_name), tg.tensor(cols, backend=backend_name)]
+    np.testing.assert_array_equal(picked.numpy(), values[rows, cols])

@@ -46,8 +46,9 @@ ROSENBROCK_RUNS = [
 ]
 
 
-@pytest.mark.parametrize(("name", "kwargs", "steps", "bound"), ROSENBROCK_RUNS,
-                         ids=lambda c: str(c))
+@pytest.mark.parametrize(
+    ("name", "kwargs", "steps", "bound"), ROSENBROCK_RUNS, ids=lambda c: str(c)
+)
 def test_rosenbrock_is_lowered(backend_name, name, kwargs, steps, bound):
     v = tg.tensor(ROSENBROCK_START, dtype="float64", backend=backend_name, requires_grad=True)
     start_value = rosenbrock(v).item()
@@ -63,8 +64,13 @@ def test_lbfgs_strong_wolfe_reaches_the_rosenbrock_minimum(backend_name):
     tighter ones let the iterations finish the job (43 iterations, 53 closure calls).
     """
     v = tg.tensor(ROSENBROCK_START, dtype="float64", backend=backend_name, requires_grad=True)
-    opt = optim.LBFGS([v], max_iter=100, tolerance_grad=1e-12, tolerance_change=1e-15,
-                      line_search_fn="strong_wolfe")
+    opt = optim.LBFGS(
+        [v],
+        max_iter=100,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
+        line_search_fn="strong_wolfe",
+    )
     _minimise(opt, lambda: rosenbrock(v), 1)
     assert opt.state[v]["n_iter"] <= 100
     assert opt.state[v]["func_evals"] <= opt.param_groups[0]["max_eval"] == 125
@@ -79,8 +85,10 @@ def _least_squares(backend_name, dtype="float64"):
     design = np.hstack([X, np.ones((40, 1))])
     solution = np.linalg.lstsq(design, y, rcond=None)[0]
     best = float(np.mean((design @ solution - y) ** 2))
-    Xt, yt = tg.tensor(X, dtype=dtype, backend=backend_name), tg.tensor(y, dtype=dtype,
-                                                                         backend=backend_name)
+    Xt, yt = (
+        tg.tensor(X, dtype=dtype, backend=backend_name),
+        tg.tensor(y, dtype=dtype, backend=backend_name),
+    )
     w = tg.zeros(3, dtype=dtype, backend=backend_name, requires_grad=True)
     c = tg.zeros(1, dtype=dtype, backend=backend_name, requires_grad=True)
     return (w, c), lambda: ((Xt @ w + c - yt) ** 2).mean(), best
@@ -113,8 +121,13 @@ def test_float32_parameters_stay_float32(backend_name, xp, name):
     opt = getattr(optim, name)(params, lr=0.01, **kwargs)
     _minimise(opt, loss_fn, 3)
     assert all(p.dtype == xp.float32 for p in params)
-    arrays = [a for s in opt.state.values() for v in s.values()
-              for a in (v if isinstance(v, list) else [v]) if hasattr(a, "dtype")]
+    arrays = [
+        a
+        for s in opt.state.values()
+        for v in s.values()
+        for a in (v if isinstance(v, list) else [v])
+        if hasattr(a, "dtype")
+    ]
     assert arrays and all(a.dtype == xp.float32 for a in arrays)
 
 
@@ -125,12 +138,15 @@ def test_sgd_step_is_the_formula(backend_name):
     np.testing.assert_array_equal(w.numpy(), [1.0 - 0.25 * 2.0, -2.0 + 0.25 * 4.0])
 
 
-@pytest.mark.parametrize("make", [
-    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True),
-    lambda ps: optim.Adam(ps, weight_decay=0.1, amsgrad=True),
-    lambda ps: optim.RMSprop(ps, momentum=0.5, centered=True),
-    lambda ps: optim.Adagrad(ps, weight_decay=0.1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True),
+        lambda ps: optim.Adam(ps, weight_decay=0.1, amsgrad=True),
+        lambda ps: optim.RMSprop(ps, momentum=0.5, centered=True),
+        lambda ps: optim.Adagrad(ps, weight_decay=0.1),
+    ],
+)
 def test_step_leaves_gradients_alone_and_skips_parameters_without_one(backend_name, make):
     used = tg.tensor([1.0, -2.0], dtype="float64", backend=backend_name, requires_grad=True)
     unused = tg.tensor([3.0], dtype="float64", backend=backend_name, requires_grad=True)
@@ -185,8 +201,7 @@ def test_parameter_groups_use_their_own_learning_rate(backend_name):
 CHECKPOINTED = {
     "SGD": lambda ps: optim.SGD(ps, lr=1e-3, momentum=0.9, nesterov=True),
     "Adam": lambda ps: optim.Adam(ps, lr=0.05, amsgrad=True),
-    "LBFGS": lambda ps: optim.LBFGS(ps, max_iter=2, history_size=3,
-                                    line_search_fn="strong_wolfe"),
+    "LBFGS": lambda ps: optim.LBFGS(ps, max_iter=2, history_size=3, line_search_fn="strong_wolfe"),
     "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
     "Adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
 }
@@ -211,7 +226,10 @@ def test_restored_optimizer_continues_bit_identically(backend_name, name):
     on_disk = {key: t.numpy().copy() for key, t in tensors.items()}
     assert all(isinstance(value, str) for value in metadata.values())
     resumed, resumed_opt = _rosenbrock_run(
-        backend_name, make, 10, params_from=first_half.numpy().copy(),
+        backend_name,
+        make,
+        10,
+        params_from=first_half.numpy().copy(),
         load=lambda o: o.load_flat_state(on_disk, metadata),
     )
     np.testing.assert_array_equal(resumed.numpy(), uninterrupted.numpy())
@@ -231,8 +249,9 @@ def test_state_dict_round_trip_and_snapshot(backend_name):
     _minimise(opt, lambda: rosenbrock(first_half), 1)  # must not change the saved dict
     assert (saved["state"][0]["n_iter"], len(saved["state"][0]["old_dirs"])) == (n_iter, history)
     assert saved["param_groups"][0]["params"] == [0]
-    resumed, _ = _rosenbrock_run(backend_name, make, 3, params_from=params_at_save,
-                                 load=lambda o: o.load_state_dict(saved))
+    resumed, _ = _rosenbrock_run(
+        backend_name, make, 3, params_from=params_at_save, load=lambda o: o.load_state_dict(saved)
+    )
     np.testing.assert_array_equal(resumed.numpy(), uninterrupted.numpy())
 
 
@@ -247,8 +266,11 @@ def test_load_state_dict_restores_hyperparameters_and_moves_state(backend_name, 
     assert restored.param_groups[0]["params"][0] is target
     assert restored.state[target]["step"] == 2
     assert restored.state[target]["exp_avg"].dtype == xp.float32
-    np.testing.assert_allclose(tg.tensor(restored.state[target]["exp_avg"]).numpy(),
-                               tg.tensor(opt.state[source]["exp_avg"]).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        tg.tensor(restored.state[target]["exp_avg"]).numpy(),
+        tg.tensor(opt.state[source]["exp_avg"]).numpy(),
+        rtol=1e-6,
+    )
 
 
 def test_load_state_dict_rejects_a_different_layout():
@@ -275,21 +297,24 @@ def test_load_state_dict_rejects_a_different_layout():
 
 
 # ------------------------------------------------------------ bad input
-@pytest.mark.parametrize(("make", "error", "message"), [
-    (lambda p: optim.SGD(p[0]), TypeError, "single Tensor"),
-    (lambda p: optim.Adam([]), ValueError, "empty parameter list"),
-    (lambda p: optim.SGD(p, lr=-1.0), ValueError, "learning rate"),
-    (lambda p: optim.Adam(p, betas=(0.9, 1.0)), ValueError, "beta2"),
-    (lambda p: optim.SGD(p, nesterov=True), ValueError, "Nesterov"),
-    (lambda p: optim.SGD([p[0], p[0]]), ValueError, "more than once"),
-    (lambda p: optim.SGD([p[0] * 2]), ValueError, "non-leaf"),
-    (lambda p: optim.SGD([1.0]), TypeError, "Tensors"),
-    (lambda p: optim.LBFGS([{"params": p}, {"params": [tg.zeros(1)]}]), ValueError, "groups"),
-    (lambda p: optim.LBFGS(p, line_search_fn="armijo"), ValueError, "strong_wolfe"),
-    (lambda p: optim.LBFGS(p).step(None), TypeError, "closure"),
-    (lambda p: lr_scheduler.StepLR(optim.SGD(p), step_size=0), ValueError, "step_size"),
-    (lambda p: lr_scheduler.ExponentialLR(object(), gamma=0.5), TypeError, "not an Optimizer"),
-])
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda p: optim.SGD(p[0]), TypeError, "single Tensor"),
+        (lambda p: optim.Adam([]), ValueError, "empty parameter list"),
+        (lambda p: optim.SGD(p, lr=-1.0), ValueError, "learning rate"),
+        (lambda p: optim.Adam(p, betas=(0.9, 1.0)), ValueError, "beta2"),
+        (lambda p: optim.SGD(p, nesterov=True), ValueError, "Nesterov"),
+        (lambda p: optim.SGD([p[0], p[0]]), ValueError, "more than once"),
+        (lambda p: optim.SGD([p[0] * 2]), ValueError, "non-leaf"),
+        (lambda p: optim.SGD([1.0]), TypeError, "Tensors"),
+        (lambda p: optim.LBFGS([{"params": p}, {"params": [tg.zeros(1)]}]), ValueError, "groups"),
+        (lambda p: optim.LBFGS(p, line_search_fn="armijo"), ValueError, "strong_wolfe"),
+        (lambda p: optim.LBFGS(p).step(None), TypeError, "closure"),
+        (lambda p: lr_scheduler.StepLR(optim.SGD(p), step_size=0), ValueError, "step_size"),
+        (lambda p: lr_scheduler.ExponentialLR(object(), gamma=0.5), TypeError, "not an Optimizer"),
+    ],
+)
 def test_bad_input_gets_a_clear_error(make, error, message):
     params = [tg.tensor([1.0], requires_grad=True)]
     with pytest.raises(error, match=message):
@@ -305,8 +330,10 @@ def test_schedulers_follow_their_closed_forms():
     schedules = [
         (lr_scheduler.StepLR(_sgd(), step_size=4, gamma=0.5), lambda e: 0.1 * 0.5 ** (e // 4)),
         (lr_scheduler.ExponentialLR(_sgd(), gamma=0.9), lambda e: 0.1 * 0.9**e),
-        (lr_scheduler.CosineAnnealingLR(_sgd(), T_max=10, eta_min=0.01),
-         lambda e: 0.01 + 0.5 * 0.09 * (1 + math.cos(math.pi * e / 10))),
+        (
+            lr_scheduler.CosineAnnealingLR(_sgd(), T_max=10, eta_min=0.01),
+            lambda e: 0.01 + 0.5 * 0.09 * (1 + math.cos(math.pi * e / 10)),
+        ),
     ]
     for scheduler, closed_form in schedules:
         assert scheduler.get_last_lr() == [0.1]
@@ -409,8 +436,102 @@ def test_a_zero_dim_parameter_holding_a_numpy_scalar_still_steps(rebind):
     assert float(param.data) == pytest.approx(start - 0.1 * 2 * start)
 
 
-def test_an_optimizer_defining_the_old_update_method_is_refused():
-    with pytest.raises(TypeError, match="delta"):
-        class OldStyle(optim.Optimizer):  # noqa: F841
-            def update(self, param, grad, state, group):
-                return param.data - 0.1 * grad
+def _library_optimizers():
+    """Every Optimizer subclass that tinygrad_edu.optim defines (the registry tests iterate)."""
+    found, todo = [], [optim.Optimizer]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__module__.startswith("tinygrad_edu.optim"):
+                found.append(sub)
+    return sorted(set(found), key=lambda cls: cls.__name__)
+
+
+def test_the_optimizer_registry_holds_every_exported_optimizer():
+    exported = {getattr(optim, name) for name in optim.__all__}
+    assert {cls for cls in exported if isinstance(cls, type) and cls is not optim.Optimizer} == set(
+        _library_optimizers()
+    )
+
+
+def _trajectory(cls, lr, steps=3):
+    """Parameters after ``steps`` steps of ``cls(lr=lr)`` on a small least-squares problem."""
+    rng = np.random.default_rng(5)
+    X, Y = tg.tensor(rng.standard_normal((8, 3))), tg.tensor(rng.standard_normal((8, 2)))
+    tg.manual_seed(5)
+    model = nn.Linear(3, 2, dtype="float64")
+    optimizer = cls(model.parameters(), lr=lr)
+    calls_backward = not issubclass(cls, optim.NewtonCG)  # it differentiates the loss itself
+
+    def closure():
+        optimizer.zero_grad()
+        loss = ((model(X) - Y) ** 2).mean()
+        if calls_backward:
+            loss.backward()
+        return loss
+
+    for _ in range(steps):
+        optimizer.step(closure)
+    return optimizer, [p.numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("cls", _library_optimizers(), ids=lambda cls: cls.__name__)
+def test_a_zero_dim_tensor_or_array_learning_rate_acts_as_the_number(cls):
+    _, expected = _trajectory(cls, 0.05)
+    for lr in (tg.tensor(0.05, dtype="float64"), np.asarray(0.05), np.float64(0.05)):
+        optimizer, got = _trajectory(cls, lr)
+        assert type(optimizer.param_groups[0]["lr"]) is float
+        for g, e in zip(got, expected, strict=True):
+            assert g.dtype == np.float64 and g.tobytes() == e.tobytes(), type(lr)
+    with pytest.raises(ValueError, match="learning rate.*0-d.*shape \\(2,\\)"):
+        cls([tg.zeros(2, requires_grad=True)], lr=tg.tensor([0.1, 0.2]))
+
+
+def test_tensor_hyperparameters_in_groups_and_betas_become_numbers():
+    w = tg.zeros(2, requires_grad=True)
+    optimizer = optim.Adam(
+        [{"params": [w], "lr": tg.tensor(0.1)}], betas=(tg.tensor(0.8), np.asarray(0.9))
+    )
+    group = optimizer.param_groups[0]
+    assert type(group["lr"]) is float and all(type(b) is float for b in group["betas"])
+    with pytest.raises(ValueError, match="weight_decay.*0-d"):
+        optim.Adam([{"params": [w], "weight_decay": np.zeros(3)}])
+
+
+def test_newton_cg_trajectory_on_a_quadratic_is_newtons():
+    """f(x) = x^T A x / 2 - b^T x: CG solves the Newton system exactly in n iterations,
+    so the first step lands on A^{-1} b and the second stays there (no torch counterpart)."""
+    rng = np.random.default_rng(3)
+    M = rng.standard_normal((4, 4))
+    A, b = M @ M.T + 4 * np.eye(4), rng.standard_normal(4)
+    x = tg.tensor(np.zeros(4), requires_grad=True)
+    optimizer = optim.NewtonCG([x], tol=1e-12)
+    A_t, b_t = tg.tensor(A), tg.tensor(b)
+    trajectory = []
+    for _ in range(2):
+        optimizer.step(lambda: 0.5 * (x * (A_t @ x)).sum() - (b_t * x).sum())
+        trajectory.append(x.numpy().copy())
+    np.testing.assert_allclose(trajectory, [np.linalg.solve(A, b)] * 2, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_a_zero_dim_learning_rate_of_the_parameters_backend(backend_name, name):
+    def run(lr):
+        w = tg.tensor([1.0, -2.0], backend=backend_name, requires_grad=True)
+        optimizer = getattr(optim, name)([w], lr=lr)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        for _ in range(2):
+            optimizer.step(closure)
+        return w.numpy()
+
+    expected = run(0.125)
+    rate = tg.tensor(0.125, backend=backend_name)
+    for lr in (rate, rate.data):  # the Tensor and its backend's own 0-d array
+        got = run(lr)
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()

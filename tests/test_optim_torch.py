@@ -28,8 +28,10 @@ CONFIGS = [
     ("SGD", {"lr": 0.05, "momentum": 0.8, "dampening": 0.3}),
     ("SGD", {"lr": 0.01, "maximize": True}),
     ("Adagrad", {}),
-    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.01,
-                 "initial_accumulator_value": 0.1}),
+    (
+        "Adagrad",
+        {"lr": 0.1, "lr_decay": 0.05, "weight_decay": 0.01, "initial_accumulator_value": 0.1},
+    ),
     ("RMSprop", {}),
     ("RMSprop", {"lr": 0.005, "centered": True, "momentum": 0.5, "weight_decay": 0.01}),
     ("Adam", {}),
@@ -45,6 +47,20 @@ LBFGS_CONFIGS = [
     {"line_search_fn": "strong_wolfe"},
     {"line_search_fn": "strong_wolfe", "max_iter": 4, "history_size": 3},
 ]
+
+
+# optimizers torch does not have, and the test that pins their trajectory instead
+NO_TORCH_COUNTERPART = {
+    "NewtonCG": "test_optim.py::test_newton_cg_trajectory_on_a_quadratic_is_newtons",
+}
+
+
+def test_every_optimizer_has_a_trajectory_test():
+    from tests.test_optim import _library_optimizers
+
+    covered = {name for name, _ in CONFIGS} | {"LBFGS"} | set(NO_TORCH_COUNTERPART)
+    missing = [cls.__name__ for cls in _library_optimizers() if cls.__name__ not in covered]
+    assert not missing, f"add a trajectory case to CONFIGS for {missing}"
 
 
 def _problem():
@@ -70,8 +86,11 @@ def _logistic_problem():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((40, 4)) * np.array([1.0, 3.0, 0.3, 1.0])
     T = (rng.uniform(size=(40, 2)) < 1 / (1 + np.exp(-2 * X[:, :2]))).astype(np.float64)
-    params = {"w": rng.standard_normal((4, 2)), "b": rng.standard_normal(2),
-              "unused": rng.standard_normal(3)}
+    params = {
+        "w": rng.standard_normal((4, 2)),
+        "b": rng.standard_normal(2),
+        "unused": rng.standard_normal(3),
+    }
     return X, T, params
 
 
@@ -105,10 +124,20 @@ def test_trajectory_matches_torch(backend_name, xp, name, kwargs):
     X, Y, start = _problem()
     ours = {k: tg.tensor(v, backend=backend_name, requires_grad=True) for k, v in start.items()}
     theirs = {k: torch.tensor(v, requires_grad=True) for k, v in start.items()}
-    opt = _train(lambda ps: getattr(optim, name)(ps, **kwargs), ours,
-                 tg.tensor(X, backend=backend_name), tg.tensor(Y, backend=backend_name), STEPS)
-    torch_opt = _train(lambda ps: getattr(torch.optim, name)(ps, **kwargs), theirs,
-                       torch.tensor(X), torch.tensor(Y), STEPS)
+    opt = _train(
+        lambda ps: getattr(optim, name)(ps, **kwargs),
+        ours,
+        tg.tensor(X, backend=backend_name),
+        tg.tensor(Y, backend=backend_name),
+        STEPS,
+    )
+    torch_opt = _train(
+        lambda ps: getattr(torch.optim, name)(ps, **kwargs),
+        theirs,
+        torch.tensor(X),
+        torch.tensor(Y),
+        STEPS,
+    )
     for key in start:
         got, want = ours[key].numpy(), theirs[key].detach().numpy()
         assert not np.array_equal(want, start[key]) or key == "unused"
@@ -124,13 +153,26 @@ def test_lbfgs_trajectory_matches_torch(backend_name, xp, kwargs):
     X, T, start = _logistic_problem()
     ours = {k: tg.tensor(v, backend=backend_name, requires_grad=True) for k, v in start.items()}
     theirs = {k: torch.tensor(v, requires_grad=True) for k, v in start.items()}
-    opt = _train(lambda ps: optim.LBFGS(ps, **kwargs), ours, tg.tensor(X, backend=backend_name),
-                 tg.tensor(T, backend=backend_name), STEPS, _logistic_loss)
-    torch_opt = _train(lambda ps: torch.optim.LBFGS(ps, **kwargs), theirs, torch.tensor(X),
-                       torch.tensor(T), STEPS, _logistic_loss)
+    opt = _train(
+        lambda ps: optim.LBFGS(ps, **kwargs),
+        ours,
+        tg.tensor(X, backend=backend_name),
+        tg.tensor(T, backend=backend_name),
+        STEPS,
+        _logistic_loss,
+    )
+    torch_opt = _train(
+        lambda ps: torch.optim.LBFGS(ps, **kwargs),
+        theirs,
+        torch.tensor(X),
+        torch.tensor(T),
+        STEPS,
+        _logistic_loss,
+    )
     for key in start:
-        np.testing.assert_allclose(ours[key].numpy(), theirs[key].detach().numpy(),
-                                   rtol=1e-6, atol=1e-12, err_msg=key)
+        np.testing.assert_allclose(
+            ours[key].numpy(), theirs[key].detach().numpy(), rtol=1e-6, atol=1e-12, err_msg=key
+        )
     np.testing.assert_array_equal(ours["unused"].numpy(), start["unused"])
     ours_state, torch_state = opt.state[ours["w"]], torch_opt.state[theirs["w"]]
     assert ours_state["n_iter"] == torch_state["n_iter"] > STEPS
@@ -147,10 +189,20 @@ def test_parameter_groups_match_torch(backend_name):
     def groups(ps):
         return [{"params": ps[:2], "lr": 0.1, "momentum": 0.5}, {"params": ps[2:]}]
 
-    _train(lambda ps: optim.SGD(groups(ps), lr=0.02, momentum=0.9), ours,
-           tg.tensor(X, backend=backend_name), tg.tensor(Y, backend=backend_name), 20)
-    _train(lambda ps: torch.optim.SGD(groups(ps), lr=0.02, momentum=0.9), theirs,
-           torch.tensor(X), torch.tensor(Y), 20)
+    _train(
+        lambda ps: optim.SGD(groups(ps), lr=0.02, momentum=0.9),
+        ours,
+        tg.tensor(X, backend=backend_name),
+        tg.tensor(Y, backend=backend_name),
+        20,
+    )
+    _train(
+        lambda ps: torch.optim.SGD(groups(ps), lr=0.02, momentum=0.9),
+        theirs,
+        torch.tensor(X),
+        torch.tensor(Y),
+        20,
+    )
     for key in start:
         np.testing.assert_allclose(ours[key].numpy(), theirs[key].detach().numpy(), rtol=1e-6)
 
@@ -165,10 +217,18 @@ SCHEDULERS = [
 
 @pytest.mark.parametrize(("name", "kwargs"), SCHEDULERS, ids=lambda c: str(c))
 def test_scheduler_sequence_matches_torch(name, kwargs):
-    ours_opt = optim.SGD([{"params": [tg.zeros(2, requires_grad=True)], "lr": 0.1},
-                          {"params": [tg.zeros(2, requires_grad=True)], "lr": 0.03}])
-    torch_opt = torch.optim.SGD([{"params": [torch.zeros(2, requires_grad=True)], "lr": 0.1},
-                                 {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.03}])
+    ours_opt = optim.SGD(
+        [
+            {"params": [tg.zeros(2, requires_grad=True)], "lr": 0.1},
+            {"params": [tg.zeros(2, requires_grad=True)], "lr": 0.03},
+        ]
+    )
+    torch_opt = torch.optim.SGD(
+        [
+            {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.1},
+            {"params": [torch.zeros(2, requires_grad=True)], "lr": 0.03},
+        ]
+    )
     ours = getattr(optim.lr_scheduler, name)(ours_opt, **kwargs)
     theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs)
     assert ours.get_last_lr() == theirs.get_last_lr()
@@ -209,8 +269,11 @@ LINE_SEARCHES = [
 ]
 
 
-@pytest.mark.parametrize(("function", "start", "first_step", "max_ls"), LINE_SEARCHES,
-                         ids=lambda c: getattr(c, "__name__", str(c)))
+@pytest.mark.parametrize(
+    ("function", "start", "first_step", "max_ls"),
+    LINE_SEARCHES,
+    ids=lambda c: getattr(c, "__name__", str(c)),
+)
 def test_strong_wolfe_line_search_matches_torch(xp, function, start, first_step, max_ls):
     from torch.optim.lbfgs import _strong_wolfe as torch_strong_wolfe
 
@@ -229,10 +292,18 @@ def test_strong_wolfe_line_search_matches_torch(xp, function, start, first_step,
         return f, torch.tensor(g, dtype=torch.float64)
 
     gtd = float(np.dot(g0, d))
-    f, g, t, evals = _strong_wolfe(ours_at, first_step, xp.asarray(d), f0,
-                                   xp.asarray(g0, dtype=xp.float64), gtd, max_ls=max_ls)
+    f, g, t, evals = _strong_wolfe(
+        ours_at, first_step, xp.asarray(d), f0, xp.asarray(g0, dtype=xp.float64), gtd, max_ls=max_ls
+    )
     torch_f, torch_g, torch_t, torch_evals = torch_strong_wolfe(
-        theirs_at, None, first_step, torch.tensor(d), f0, torch.tensor(g0, dtype=torch.float64),
-        torch.tensor(gtd, dtype=torch.float64), max_ls=max_ls)
+        theirs_at,
+        None,
+        first_step,
+        torch.tensor(d),
+        f0,
+        torch.tensor(g0, dtype=torch.float64),
+        torch.tensor(gtd, dtype=torch.float64),
+        max_ls=max_ls,
+    )
     assert (f, float(t), evals) == pytest.approx((torch_f, float(torch_t), torch_evals), rel=1e-12)
     np.testing.assert_allclose(tg.tensor(g).numpy(), torch_g.numpy(), rtol=1e-12)

@@ -1,6 +1,7 @@
 """tg.save / tg.load: safetensors round trips, metadata, atomic writes and bad files."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -197,3 +198,159 @@ def test_serialization_and_nn_never_use_pickle():
     for file in files:
         source = open(file, encoding="utf-8").read()
         assert "import pickle" not in source and "pickle." not in source, file
+
+
+# ------------------------------------------------- issue 13: files that never half-happen
+def test_save_through_a_symlink_writes_the_target(tmp_path):
+    target = tmp_path / "real.safetensors"
+    save({"w": tg.ones(2)}, target)
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    save({"v": tg.zeros(3)}, link)
+    assert link.is_symlink()  # the link stays a link, as with open() and torch.save
+    assert list(load(target)) == ["v"]
+    assert sorted(os.listdir(tmp_path)) == ["link.safetensors", "real.safetensors"]
+
+
+def test_save_refuses_a_read_only_file_and_keeps_the_mode_of_others(tmp_path):
+    path = tmp_path / "frozen.safetensors"
+    save({"w": tg.ones(2)}, path)
+    before = path.read_bytes()
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="frozen.safetensors.*read-only"):
+        save({"w": tg.zeros(2)}, path)
+    assert path.read_bytes() == before and (path.stat().st_mode & 0o777) == 0o444
+    other = tmp_path / "private.safetensors"
+    save({"w": tg.ones(2)}, other)
+    other.chmod(0o640)
+    save({"w": tg.zeros(2)}, other)
+    assert (other.stat().st_mode & 0o777) == 0o640
+    assert os.listdir(tmp_path).count(".tmp") == 0 and len(os.listdir(tmp_path)) == 2
+
+
+def test_a_killed_writer_leaves_temporaries_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "model.safetensors"
+    killed = (
+        "import os, signal, tinygrad_edu as tg\n"
+        "os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"tg.save({{'w': tg.ones(1000)}}, {str(path)!r})\n"
+    )
+    run = subprocess.run([sys.executable, "-c", killed], check=False)
+    assert run.returncode == -9
+    assert len([n for n in os.listdir(tmp_path) if n.endswith(".tmp")]) == 1
+    old_style = tmp_path / f".model.safetensors.{'a' * 32}.tmp"  # an older version's name
+    old_style.write_bytes(b"x")
+    live = tmp_path / f".model.safetensors.{os.getppid()}-{'b' * 32}.tmp"  # a live writer's
+    live.write_bytes(b"x")
+    unrelated = tmp_path / f".other.safetensors.{'c' * 32}.tmp"
+    unrelated.write_bytes(b"x")
+    save({"w": tg.zeros(2)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name, live.name, unrelated.name])
+
+
+@pytest.mark.parametrize("failing", ["payload", "open", "chmod"])
+def test_no_temporary_survives_an_exception_at_any_stage(tmp_path, monkeypatch, failing):
+    path = tmp_path / "model.safetensors"
+    save({"w": tg.ones(3)}, path)
+    path.chmod(0o600)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk on fire")
+
+    target = {
+        "payload": (safetensors_numpy_module(), "save"),
+        "open": (os, "fdopen"),
+        "chmod": (os, "chmod"),
+    }[failing]
+    monkeypatch.setattr(*target, crash)
+    with pytest.raises(OSError, match="disk on fire"):
+        save({"w": tg.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["model.safetensors"]
+
+
+def safetensors_numpy_module():
+    import safetensors.numpy
+
+    return safetensors.numpy
+
+
+def _fifo(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    path = tmp_path / "pipe.safetensors"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "dev_urandom", "fifo", "folder"])
+def test_load_refuses_what_is_not_a_regular_file_before_reading(tmp_path, kind):
+    if kind.startswith("dev_"):
+        device = "/dev/" + kind[4:]
+        if not os.path.exists(device):
+            pytest.skip(f"no {device}")
+        path = tmp_path / f"{kind}.safetensors"
+        path.symlink_to(device)
+        what = "character device"
+    elif kind == "fifo":
+        path, what = _fifo(tmp_path), "FIFO"
+    else:
+        path, what = tmp_path / "folder.safetensors", "folder"
+        path.mkdir()
+    for reader in (load, load_metadata):  # a FIFO would block open(): it must not be opened
+        raised = _in_a_thread(reader, path, seconds=10)
+        assert isinstance(raised, ValueError), raised
+        assert re.search(f"{path.name}.*{what}", str(raised)), raised
+
+
+def _in_a_thread(function, *args, seconds):
+    """The exception ``function(*args)`` raised (None if none) or TimeoutError if it hangs."""
+    import threading
+
+    outcome = [TimeoutError(f"{function.__name__} still running after {seconds} s")]
+
+    def target():
+        try:
+            function(*args)
+            outcome[0] = None
+        except BaseException as err:  # noqa: BLE001 - handed to the test
+            outcome[0] = err
+
+    worker = threading.Thread(target=target, daemon=True)  # daemon: a hung open() cannot block exit
+    worker.start()
+    worker.join(seconds)
+    return outcome[0]
+
+
+def test_load_refuses_a_header_longer_than_the_file(tmp_path):
+    path = tmp_path / "huge.safetensors"
+    path.write_bytes((1 << 40).to_bytes(8, "little") + b"{}" + bytes(100))
+    for reader in (load, load_metadata):
+        with pytest.raises(ValueError, match="huge.safetensors.*header of 1099511627776 bytes"):
+            reader(path)
+
+
+def test_deeply_nested_metadata_is_a_value_error_naming_the_file(tmp_path):
+    safetensors_numpy = safetensors_numpy_module()
+    path = str(tmp_path / "deep.safetensors")
+    deep = "[" * 100_000 + "]" * 100_000
+    safetensors_numpy.save_file({"w": np.ones(2)}, path, metadata={"config": deep})
+    with pytest.raises(ValueError, match="deep.safetensors.*'config'.*nested"):
+        load_metadata(path)
+    nested = []
+    for _ in range(100_000):
+        nested = [nested]
+    with pytest.raises(ValueError, match="'config'.*nested"):
+        save({"w": tg.ones(2)}, tmp_path / "x.safetensors", metadata={"config": nested})
+
+
+def test_a_tensor_named_like_the_header_key_is_refused_and_the_old_file_kept(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save({"w": tg.ones(2)}, path)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="__metadata__"):
+        save({"__metadata__": tg.ones(2)}, path)
+    assert path.read_bytes() == before

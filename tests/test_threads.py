@@ -200,3 +200,49 @@ def test_the_backward_tracer_is_per_thread():
     thread.join(TIMEOUT)
     assert seen["tracer in other thread"] is None
     assert [step.op for step in trace.steps] == ["Sum", "Mul"]
+
+
+def test_no_grad_as_a_decorator_restores_grad_mode_in_recursion_and_threads():
+    @tg.no_grad()
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3 and tg.is_grad_enabled()
+    entered, release = threading.Barrier(2, timeout=TIMEOUT), threading.Event()
+    after = {}
+
+    @tg.no_grad()
+    def infer(name):
+        entered.wait()
+        if name == "first":
+            release.wait(TIMEOUT)
+        return tg.is_grad_enabled()
+
+    def work(name):
+        infer(name)
+        if name == "second":
+            release.set()
+        after[name] = tg.is_grad_enabled()
+
+    _run([threading.Thread(target=work, args=(name,)) for name in ("first", "second")])
+    assert after == {"first": True, "second": True}
+
+
+def test_a_tracer_watches_only_its_own_threads_passes():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    x = tg.randn(5, 3)
+    watching, passed = threading.Event(), threading.Event()
+
+    def other():
+        watching.wait(TIMEOUT)
+        model(x).sum().backward()
+        passed.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with tg.trace_backward() as trace:
+        trace.watch_layers(model)
+        watching.set()
+        passed.wait(TIMEOUT)
+    thread.join(TIMEOUT)
+    assert trace.steps == [] and trace.watched == {}

@@ -376,3 +376,165 @@ def test_mlp_layers_and_errors():
         mlp([2])
     with pytest.raises(ValueError, match="dropout"):
         mlp([2, 3, 1], dropout=1.0)
+
+
+# ------------------------------------------------- issue 13: resume checks everything first
+def _checkpointed_run(tmp_path, epochs=2):
+    path = tmp_path / "ck.safetensors"
+    xor_run(epochs=epochs, dropout=0.3, checkpoint=path)
+    return path
+
+
+def _fresh_run_objects(groups=False):
+    tg.manual_seed(1)
+    model = mlp([2, 16, 2], "tanh", dropout=0.3)
+    params = list(model.parameters())
+    if groups:  # same parameters, another group layout
+        params = [{"params": params[:2]}, {"params": params[2:], "lr": 0.01}]
+    return model, optim.Adam(params, lr=0.02)
+
+
+def _resume_into(model, optimizer, path):
+    train, val = xor_loaders()
+    return fit(model, F.cross_entropy, optimizer, train, val, epochs=4, resume=path, progress=False)
+
+
+def _assert_unchanged(model, optimizer, before):
+    weights, groups, random_state = before
+    for got, want in zip(parameters_of(model), weights, strict=True):
+        assert got.tobytes() == want.tobytes()
+    assert optimizer.state == {} and len(optimizer.param_groups) == groups
+    assert tg.backend.host_random().bit_generator.state == random_state
+
+
+def _snapshot(model, optimizer):
+    return (
+        parameters_of(model),
+        len(optimizer.param_groups),
+        tg.backend.host_random().bit_generator.state,
+    )
+
+
+def test_resume_with_another_group_layout_changes_nothing(tmp_path):
+    path = _checkpointed_run(tmp_path)
+    model, optimizer = _fresh_run_objects(groups=True)
+    before = _snapshot(model, optimizer)
+    with pytest.raises(ValueError, match="ck.safetensors.*parameter groups"):
+        _resume_into(model, optimizer, path)
+    _assert_unchanged(model, optimizer, before)
+
+
+def _edit_metadata(path, edit):
+    tensors = tg.load(path)
+    metadata = tg.serialization.load_metadata(path)
+    edit(metadata)
+    save(tensors, path, metadata=metadata)
+
+
+def _set(key, value):
+    def edit(metadata):
+        metadata[key] = value
+
+    return edit
+
+
+def _edit_layout(change):
+    def edit(metadata):
+        import json
+
+        layout = json.loads(metadata["optimizer.layout"])
+        change(layout)
+        metadata["optimizer.layout"] = json.dumps(layout)
+
+    return edit
+
+
+EDITS = {
+    "epoch_text": (_set("epoch", "two"), "'epoch' must be a non-negative integer"),
+    "epoch_negative": (_set("epoch", -1), "'epoch' must be a non-negative integer"),
+    "epoch_beyond_history": (_set("epoch", 5), "'history' has 2 epochs"),
+    "no_history": (lambda m: m.pop("history"), "'history' is missing"),
+    "history_values": (
+        lambda m: m["history"]["values"].update(loss=["a", "b"]),
+        "history 'loss' must be 2 numbers",
+    ),
+    "random_state": (_set("host_random_state", {"bit_generator": "PCG64"}), "host_random_state"),
+    "random_state_type": (_set("host_random_state", 7), "host_random_state"),
+    "extra": (_set("extra", [1]), "'extra' must be a dict"),
+    "lr_text": (
+        _edit_layout(lambda layout: layout["param_groups"][0].update(lr="fast")),
+        "'lr' is 'fast'",
+    ),
+    "lr_missing": (
+        _edit_layout(lambda layout: layout["param_groups"][0].pop("lr")),
+        "lack \\['lr'\\]",
+    ),
+    "layout_text": (_set("optimizer.layout", "{not json"), "not readable JSON"),
+    "layout_shape": (_set("optimizer.layout", "[1, 2]"), "not shaped like state_dict"),
+    "state_index": (
+        _edit_layout(lambda layout: layout["state"].update({"x": {}})),
+        "non-integer index",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_an_edited_checkpoint_is_one_clear_error_and_changes_nothing(tmp_path, edit):
+    path = _checkpointed_run(tmp_path)
+    change, message = EDITS[edit]
+    _edit_metadata(path, change)
+    model, optimizer = _fresh_run_objects()
+    before = _snapshot(model, optimizer)
+    with pytest.raises(ValueError, match=message) as raised:
+        _resume_into(model, optimizer, path)
+    assert "ck.safetensors" in str(raised.value) and "\n" not in str(raised.value)
+    _assert_unchanged(model, optimizer, before)
+
+
+def test_an_edited_scheduler_or_early_stopping_state_is_refused(tmp_path):
+    path = tmp_path / "ck.safetensors"
+
+    def run(epochs, **options):
+        tg.manual_seed(0)
+        model = mlp([2, 8, 2], "tanh")
+        optimizer = optim.SGD(model.parameters(), lr=0.5)
+        scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+        train, val = xor_loaders()
+        fit(
+            model,
+            F.cross_entropy,
+            optimizer,
+            train,
+            val,
+            epochs=epochs,
+            scheduler=scheduler,
+            early_stopping=EarlyStopping(patience=50),
+            progress=False,
+            **options,
+        )
+        return scheduler
+
+    run(2, checkpoint=path)
+    good = path.read_bytes()
+    for key, entry, value in (("scheduler", "last_epoch", "x"), ("early_stopping", "stopped", 3)):
+        _edit_metadata(
+            path, lambda m, key=key, entry=entry, value=value: m[key].update({entry: value})
+        )
+        with pytest.raises(ValueError, match=f"ck.safetensors.*'{key}.{entry}'"):
+            run(4, resume=path)
+        path.write_bytes(good)
+    assert run(4, resume=path).last_epoch == 4
+
+
+def test_an_optimizer_state_array_of_another_shape_is_refused(tmp_path):
+    path = _checkpointed_run(tmp_path)
+    tensors = tg.load(path)
+    metadata = tg.serialization.load_metadata(path)
+    name = next(key for key in tensors if key.endswith(".exp_avg"))
+    tensors[name] = tg.zeros(1, dtype=tensors[name].dtype)  # would broadcast silently
+    save(tensors, path, metadata=metadata)
+    model, optimizer = _fresh_run_objects()
+    before = _snapshot(model, optimizer)
+    with pytest.raises(ValueError, match="ck.safetensors.*'exp_avg' of parameter [0-9] has shape"):
+        _resume_into(model, optimizer, path)
+    _assert_unchanged(model, optimizer, before)

@@ -35,11 +35,11 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
     (so they can be differentiated again); otherwise they travel as raw arrays
     and become Tensors only where they land. The graph is freed unless
     ``retain_graph``. Extension points: tensor hooks (``_hooked``), the
-    tracer and anomaly detection (``_watch``), the stale-graph check
-    (``_live_node``).
+    tracer (``_trace``), anomaly detection (``_check_finite``), the stale-graph
+    check (``_live_node``).
     """
     recording = create_graph
-    if FAST_PATH and not recording and inputs is None and _unwatched():
+    if FAST_PATH and not recording and inputs is None and _unwatched():  # see plain_backward
         return plain_backward(roots, root_grads, retain_graph)
     received = {}  # tensor -> the sum of the gradients it has received so far
     queue = []  # heap of (-sequence, tensor): the latest-created tensor on top
@@ -56,10 +56,11 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
                 captured[id(node)] = grad
             fn = _live_node(node)
             parent_grads = _run_rule(fn, node, grad, recording)
-            _watch(fn, grad, parent_grads)
+            _trace(fn, grad, parent_grads)
             for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
                 if needs and parent_grad is not None:
                     parent_grad = _fit(fn, parent, parent_grad, recording)
+                    _check_finite(fn, grad, parent_grad)
                     _receive(parent, parent_grad, received, queue)
             if not retain_graph:
                 fn.parents = fn.inputs = None
@@ -113,18 +114,16 @@ def _unwatched() -> bool:
     return thread_mode.tracer is None and ProcessMode.anomaly is None
 
 
-def _watch(fn, grad, parent_grads):
-    """Show one step to the tracer and the anomaly check, when they are on."""
-    if _unwatched():
-        return
-    grad = _as_tensor(grad)
-    parent_grads = [_as_tensor(g) for g in parent_grads]
+def _trace(fn, grad, parent_grads):
+    """Show one step (the rule's gradients, before fitting) to this thread's tracer, if any."""
     if thread_mode.tracer is not None:
-        thread_mode.tracer.record(fn, grad, parent_grads)
+        thread_mode.tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
+
+
+def _check_finite(fn, grad, parent_grad):
+    """Under ``detect_anomaly``: raise at the first gradient passed on that is not finite."""
     if ProcessMode.anomaly is not None:
-        for parent_grad in parent_grads:
-            if parent_grad is not None:
-                ProcessMode.anomaly.check_backward(fn, grad, parent_grad)
+        ProcessMode.anomaly.check_backward(fn, _as_tensor(grad), _as_tensor(parent_grad))
 
 
 def _hooked(tensor, grad, recording):
@@ -322,6 +321,9 @@ class no_grad(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         thread_mode.grad_enabled = self._previous
         return False
+
+    def _recreate_cm(self):  # as a decorator: each call (recursive, or in another thread) its own
+        return type(self)()
 
 
 class enable_grad(no_grad):

@@ -1,21 +1,26 @@
-"""The ``tinygrad-edu`` command: ``train``, ``sweep`` and ``info``.
+"""The ``tinygrad-edu`` command: ``train``, ``sweep``, ``evaluate``, ``predict`` and ``info``.
 
 ``tinygrad-edu train`` trains an MLP on a dataset with that dataset's recipe
 (``tinygrad_edu.train.recipes``), any option overriding the recipe, then
 prints train/validation/test metrics and the test result on a line of its own
 (``test accuracy: 97.8%`` or ``test R2: 0.95``). ``sweep`` trains a grid of
 learning rates x another setting and draws the validation results as a
-heatmap; ``info`` lists the backends. Bad arguments end with a one-line error
-on stderr and exit status 2 (1 for failures while running, 130 for Ctrl-C).
+heatmap; ``evaluate`` and ``predict`` use a model saved by ``train --save``;
+``info`` lists the backends, with the install command of each missing one.
+The bare command prints the help; ``--version`` the version. Bad arguments
+end with a one-line error on stderr and exit status 2 (1 for failures while
+running, 130 for Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import math
 import os
 import platform
+import stat
 import sys
 import time
 
@@ -27,9 +32,10 @@ import tinygrad_edu.nn.functional as F
 from . import backend as backends
 from . import benchmark as mnist1d_benchmark
 from . import data
-from .models import MNIST1D_MODELS, mlp, mnist1d_model
-from .plotting import plot_heatmap, plot_history
-from .serialization import save
+from .backend import INSTALL_HINTS
+from .models import ACTIVATIONS, MNIST1D_MODELS, mlp, mnist1d_model
+from .plotting import figure_format, plot_heatmap, plot_history
+from .serialization import save, write_atomically
 from .train import evaluate, fit, read_checkpoint_metadata
 from .train.recipes import (
     MOMENTUM_OPTIMIZERS,
@@ -41,9 +47,12 @@ from .train.recipes import (
     load_splits,
     make_optimizer,
 )
+from .train.saved import input_features, load_model, read_config
+from .train.saved import predict as predict_saved
 
 PROG = "tinygrad-edu"
-ACTIVATION_NAMES = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu")
+ALL_BACKENDS_HINT = 'pip install -e ".[backends]" (jax, dask, distributed)'
+ACTIVATION_NAMES = tuple(ACTIVATIONS)  # the table is models.ACTIVATIONS
 # settings a resumed run must share with its checkpoint (epochs may grow)
 RUN_KEYS = (
     "dataset",
@@ -134,6 +143,7 @@ def _hidden(text: str) -> tuple[int, ...]:
 # ------------------------------------------------------------ the parser
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Train small neural networks with tinygrad_edu.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {tg.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser(
@@ -160,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="total epochs (a resumed run counts the checkpoint's epochs too)",
     )
-    train.add_argument("--plot", metavar="PATH", help="write loss and metric curves as a PNG")
+    train.add_argument(
+        "--plot", metavar="PATH", help="write loss and metric curves (.png, .pdf or .svg)"
+    )
     train.add_argument("--save", metavar="PATH", help="save the trained model (safetensors)")
     train.add_argument(
         "--checkpoint",
@@ -177,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser(
         "sweep", help="grid over learning rate x another setting; heatmap of validation results"
     )
-    _add_model_options(sweep)
+    sweep.description = SWEEP_DESCRIPTION
+    _add_model_options(sweep, lr=False)
+    sweep.set_defaults(lr=None)  # swept: --lrs
     sweep.add_argument(
         "--lrs",
         type=_positive_float,
@@ -201,12 +215,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs", type=_positive_int, default=20, help="epochs per run (default: 20)"
     )
     sweep.add_argument(
-        "--out", metavar="PATH", default="sweep.png", help="heatmap PNG (default: sweep.png)"
+        "--out",
+        metavar="PATH",
+        default="sweep.png",
+        help="heatmap, .png, .pdf or .svg (default: sweep.png)",
     )
     sweep.set_defaults(handler=run_sweep)
 
     info = commands.add_parser("info", help="version, backends, devices, default dtype")
+    info.description = (
+        "Print the version, the default backend and dtype, every backend that works here "
+        "with its devices, and for each missing one why and the command that installs it."
+    )
     info.set_defaults(handler=run_info)
+    _add_saved_model_commands(commands)
     _add_benchmark_command(commands)
     return parser
 
@@ -285,17 +307,18 @@ def run_benchmark(args) -> int:
     return 0
 
 
-def _add_model_options(parser) -> None:
+def _add_model_options(parser, lr: bool = True) -> None:
     parser.add_argument("--dataset", choices=tuple(RECIPES), help="default: digits")
     parser.add_argument("--hidden", type=_hidden, help="hidden widths, e.g. 128,64")
     parser.add_argument("--activation", choices=ACTIVATION_NAMES)
     parser.add_argument("--dropout", type=_probability, help="dropout after each hidden layer")
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
-    parser.add_argument("--lr", type=_positive_float, help="learning rate")
+    if lr:
+        parser.add_argument("--lr", type=_positive_float, help="learning rate")
     parser.add_argument(
         "--momentum",
-        type=_non_negative_float,
-        help="for momentum and nesterov (default 0.9) and rmsprop (default 0)",
+        type=_probability,
+        help="in [0, 1), for momentum and nesterov (default 0.9) and rmsprop (default 0)",
     )
     parser.add_argument(
         "--weight-decay", type=_non_negative_float, help="L2 penalty (adamw: decoupled decay)"
@@ -324,6 +347,10 @@ def _add_model_options(parser) -> None:
 # ------------------------------------------------------------ entry point
 def main(argv=None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # the bare command: what can I do here?
+        build_parser().print_help()
+        return 0
     try:
         args = build_parser().parse_args(argv)
         _check_backend(getattr(args, "backend", None))
@@ -334,6 +361,8 @@ def main(argv=None) -> int:
         return _fail(err, 2)
     except (ValueError, OSError, FloatingPointError) as err:
         return _fail(err, 1)
+    except MemoryError as err:  # NumPy's message is a paragraph; keep its first sentence
+        return _fail(f"out of memory ({str(err).split(';')[0] or 'no details'})", 1)
     except KeyError as err:
         return _fail(err.args[0] if err.args else err, 1)
     except KeyboardInterrupt:
@@ -356,7 +385,7 @@ def _check_backend(name) -> None:
         available = ", ".join(backends.available_backends())
         raise UsageError(
             f"argument --backend: {name!r} is not available on this machine "
-            f"(available: {available})"
+            f"(available: {available}); install it with: {INSTALL_HINTS[name]}"
         ) from None
 
 
@@ -377,15 +406,16 @@ def resolve_config(args) -> dict:
     dataset = args.dataset or "digits"
     recipe = RECIPES[dataset]
     optimizer = args.optimizer or recipe.optimizer
-    if args.momentum is not None and optimizer not in MOMENTUM_OPTIMIZERS:
+    choice = OPTIMIZERS[optimizer]
+    if args.momentum is not None and not choice.momentum:
         raise UsageError(
             f"argument --momentum: {optimizer} has no momentum; use one of "
             f"{', '.join(MOMENTUM_OPTIMIZERS)}"
         )
-    if optimizer == "lbfgs" and args.weight_decay:
-        raise UsageError("argument --weight-decay: lbfgs takes no weight decay")
-    default_momentum = 0.9 if optimizer in ("momentum", "nesterov") else 0.0
-    full_batch = optimizer == "lbfgs"
+    if not choice.weight_decay and args.weight_decay:
+        raise UsageError(f"argument --weight-decay: {optimizer} takes no weight decay")
+    default_momentum = choice.default_momentum
+    full_batch = choice.full_batch
     return {
         "dataset": dataset,
         "hidden": list(args.hidden or recipe.hidden),
@@ -394,7 +424,7 @@ def resolve_config(args) -> dict:
         "optimizer": optimizer,
         "lr": _given(args.lr, default_lr(recipe, optimizer)),
         "momentum": _given(args.momentum, default_momentum),
-        "weight_decay": _given(args.weight_decay, 0.0 if optimizer != "adamw" else 1e-2),
+        "weight_decay": _given(args.weight_decay, choice.default_weight_decay),
         "batch_size": _given(args.batch_size, None if full_batch else recipe.batch_size),
         "epochs": _given(getattr(args, "epochs", None), recipe.epochs),
         "dtype": args.dtype or "float32",
@@ -419,9 +449,18 @@ def _given(value, default):
 
 def _resumed_config(args) -> dict:
     """Settings stored in the checkpoint, checked against those on the command line."""
-    saved = read_checkpoint_metadata(args.resume)["extra"].get("config")
+    metadata = read_checkpoint_metadata(args.resume)
+    extra = metadata.get("extra")
+    saved = extra.get("config") if isinstance(extra, dict) else None
     if saved is None:
         raise ValueError(f"checkpoint {args.resume!r} was not written by '{PROG} train'")
+    _check_saved_config(args.resume, saved)
+    done = metadata.get("epoch")
+    if args.epochs is not None and isinstance(done, int) and args.epochs <= done:
+        raise UsageError(
+            f"argument --epochs: the checkpoint {args.resume!r} already holds {done} epochs "
+            f"and --epochs counts them too: give more than {done} to train further"
+        )
     given = {key: getattr(args, key) for key in RUN_KEYS}
     if args.hidden is not None:
         given["hidden"] = list(args.hidden)
@@ -434,7 +473,76 @@ def _resumed_config(args) -> dict:
     return {**saved, "epochs": args.epochs if args.epochs is not None else saved["epochs"]}
 
 
+def _check_saved_config(path, saved) -> None:
+    """The checkpoint's settings, each checked as its option would check it."""
+
+    def fail(key, why):
+        return ValueError(
+            f"checkpoint {os.fspath(path)!r}: setting {key!r} {why} (was the file edited?)"
+        )
+
+    if not isinstance(saved, dict):
+        raise fail("config", "is not a dict")
+    for key in (*RUN_KEYS, "epochs"):
+        if key not in saved:
+            raise fail(key, "is missing")
+    choices = {
+        "dataset": RECIPES,
+        "activation": ACTIVATION_NAMES,
+        "optimizer": OPTIMIZERS,
+        "dtype": ("float32", "float64"),
+    }
+    for key, allowed in choices.items():
+        if saved[key] not in allowed:
+            raise fail(key, f"is {saved[key]!r}, not one of {', '.join(allowed)}")
+
+    def number(value, integer=False):
+        kinds = (int,) if integer else (int, float)
+        return isinstance(value, kinds) and not isinstance(value, bool) and math.isfinite(value)
+
+    hidden = saved["hidden"]
+    if not isinstance(hidden, list) or not all(number(w, True) and w >= 1 for w in hidden):
+        raise fail("hidden", f"is {hidden!r}, not a list of positive integer widths")
+    checks = {
+        "lr": (lambda v: number(v) and v > 0, "a positive number"),
+        "dropout": (lambda v: number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "momentum": (lambda v: number(v) and 0 <= v < 1, "a number in [0, 1)"),
+        "weight_decay": (lambda v: number(v) and v >= 0, "a number >= 0"),
+        "seed": (lambda v: number(v, True) and v >= 0, "an integer >= 0"),
+        "epochs": (lambda v: number(v, True) and v >= 1, "a positive integer"),
+        "batch_size": (lambda v: v is None or (number(v, True) and v >= 1), "a positive integer"),
+    }
+    for key, (valid, expected) in checks.items():
+        if not valid(saved[key]):
+            raise fail(key, f"is {saved[key]!r}, expected {expected}")
+
+
 # ------------------------------------------------------------ training
+def _check_model_size(sizes, dtype: str) -> None:
+    """Refuse, in one line, a model whose training state cannot fit in this machine's memory.
+
+    Training holds the weights, their gradients and up to two optimizer
+    moments (Adam): about four arrays of the parameters' size.
+    """
+    parameters = sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+    itemsize = np.dtype(dtype).itemsize
+    needed = 4 * parameters * itemsize
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"the model {'-'.join(map(str, sizes))} has {parameters:,} parameters: training "
+            f"it in {dtype} needs about {needed / 2**30:,.1f} GiB (weights, gradients, "
+            f"optimizer state), more than this machine's {available / 2**30:,.1f} GiB"
+        )
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on every platform (Windows)
+        return None
+
+
 def train_model(config: dict, backend: str, progress: bool, checkpoint=None, resume=None):
     """Build the recipe's data, model and optimizer from ``config`` and fit.
 
@@ -447,8 +555,10 @@ def train_model(config: dict, backend: str, progress: bool, checkpoint=None, res
     if config.get("model", "mlp") != "mlp":  # the MNIST-1D paper's CNN or GRU
         model = mnist1d_model(config["model"], dtype=config["dtype"], backend=backend)
     else:
+        sizes = [splits.X_train.shape[1], *config["hidden"], outputs]
+        _check_model_size(sizes, config["dtype"])
         model = mlp(
-            [splits.X_train.shape[1], *config["hidden"], outputs],
+            sizes,
             config["activation"],
             config["dropout"],
             dtype=config["dtype"],
@@ -492,8 +602,9 @@ def run_train(args) -> int:
     else:
         config = resolve_config(args)
         checkpoint = args.checkpoint
-    for path in (args.plot, args.save, checkpoint):
-        _check_folder(path)
+    _check_output(args.plot, "--plot", figure=True)
+    _check_output(args.save, "--save")
+    _check_output(checkpoint, "--checkpoint")
     model, history, splits, loss_fn, seconds = train_model(
         config, args.backend, not args.no_progress, checkpoint, args.resume
     )
@@ -526,12 +637,14 @@ def run_train(args) -> int:
         print(f"note: {splits.note}")
     if args.save:
         save(model.state_dict(), args.save, metadata={"config": config})
-        print(f"model saved to {args.save}")
+        print(f"model saved to {args.save} (use it: {PROG} evaluate {args.save})")
     if args.plot:
         plot_history(
             history,
             args.plot,
             title=f"{config['dataset']}: {config['optimizer']} lr {config['lr']:g}",
+            loss_name="cross-entropy" if task == "classification" else "MSE",
+            dropout=config["dropout"] > 0,
         )
         print(f"curves written to {args.plot}")
     test = results["test"]
@@ -542,23 +655,58 @@ def run_train(args) -> int:
     return 0
 
 
-def _check_folder(path) -> None:
+def _check_output(path, option: str, figure: bool = False) -> None:
+    """Refuse, before any training, an output path that cannot be written.
+
+    A folder (or a name ending in a separator), a missing or read-only
+    folder, a read-only file, and for figures an extension other than
+    .png/.pdf/.svg. Read-only means no write permission or no write bit at
+    all: ``tg.save`` refuses a 0444 file even for root, and so does this.
+    """
     if path is None:
         return
-    folder = os.path.dirname(os.path.abspath(path))
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        raise UsageError(f"argument {option}: {path!r} is a folder; give a file name in it")
+    if figure:
+        try:
+            figure_format(path)
+        except ValueError as err:
+            raise UsageError(f"argument {option}: {err}") from None
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist")
+    if not _writable(folder):
+        raise PermissionError(f"cannot write {path!r}: the folder {folder!r} is read-only")
+    if os.path.exists(target) and not _writable(target):
+        raise PermissionError(f"cannot write {path!r}: the file is read-only")
+
+
+def _writable(path: str) -> bool:
+    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & write_bits)
 
 
 def _results_table(results: dict, task: str) -> str:
     parts = list(results)
-    rows = [("", *parts), ("loss", *(f"{results[p]['loss']:.4f}" for p in parts))]
+    rows = [
+        ("", *(RESULT_COLUMNS.get(part, part) for part in parts)),
+        ("loss", *(_number(results[p]["loss"]) for p in parts)),
+    ]
     if task == "classification":
         rows.append(("accuracy", *(f"{100 * results[p]['accuracy']:.1f}%" for p in parts)))
     else:
-        rows.append(("MSE", *(f"{results[p]['mse']:.4f}" for p in parts)))
-        rows.append(("R2", *(f"{results[p]['r2']:.4f}" for p in parts)))
-    return "\n".join(f"{row[0]:<10}" + "".join(f"{cell:>10}" for cell in row[1:]) for row in rows)
+        rows.append(("MSE", *(_number(results[p]["mse"]) for p in parts)))
+        rows.append(("R2", *(_number(results[p]["r2"]) for p in parts)))
+    width = max(10, *(len(cell) + 2 for row in rows for cell in row[1:]))
+    return "\n".join(
+        f"{row[0]:<10}" + "".join(f"{cell:>{width}}" for cell in row[1:]) for row in rows
+    )
+
+
+def _number(value: float) -> str:
+    """Four decimals, or scientific notation where they would not fit (a diverged loss)."""
+    return f"{value:.4f}" if abs(value) < 1e5 or not math.isfinite(value) else f"{value:.4e}"
 
 
 # ------------------------------------------------------------ sweep
@@ -596,7 +744,7 @@ def run_sweep(args) -> int:
         )
     if args.lr is not None:
         raise UsageError("argument --lr: the learning rate is swept; use --lrs")
-    _check_folder(args.out)
+    _check_output(args.out, "--out", figure=True)
     task = RECIPES[args.dataset or "digits"].task
     metric = "accuracy" if task == "classification" else "r2"
     configs = [  # all settled (and checked) before the first run
@@ -606,6 +754,7 @@ def run_sweep(args) -> int:
         ]
         for value in values
     ]
+    _check_sweep_sizes(configs)
     grid = []
     for value, row_configs in zip(values, configs, strict=True):
         row = []
@@ -631,11 +780,13 @@ def run_sweep(args) -> int:
         for j, score in enumerate(row)
         if not math.isnan(score)
     ]
+    best = None
     if finite:
-        score, i, j = max(finite)
+        score, i, j = max(finite, key=_best_cell_order)
+        best = (i, j)
         print(
             f"best: {args.param}={row_labels[i]}, lr={column_labels[j]} "
-            f"(val {metric} {_score_text(score, metric)})"
+            f"(val {metric} {_score_text(score, metric)}; {BEST_TIES})"
         )
     shown = "accuracy (%)" if metric == "accuracy" else "R2"
     plot_heatmap(
@@ -647,9 +798,19 @@ def run_sweep(args) -> int:
         ylabel=args.param,
         title=f"{args.dataset or 'digits'}: validation {shown}, {args.epochs} epochs",
         value_format="{:.1f}" if metric == "accuracy" else "{:.3f}",
+        best=best,
     )
     print(f"heatmap written to {args.out}")
     return 0
+
+
+def _check_sweep_sizes(configs) -> None:
+    """Every model of the grid fits in memory: checked before the first run."""
+    first = configs[0][0]
+    features = load_splits(first["dataset"], first["seed"]).X_train.shape[1]
+    outputs = RECIPES[first["dataset"]].classes or 1
+    for row in configs:
+        _check_model_size([features, *row[0]["hidden"], outputs], row[0]["dtype"])
 
 
 def _label(value) -> str:
@@ -702,5 +863,140 @@ def run_info(args) -> int:
     if missing:
         print("not available:")
         for name, entry in missing.items():
-            print(f"  {name}: {entry['reason']}")
+            print(f"  {name}: {entry['reason']}; install: {INSTALL_HINTS.get(name, '-')}")
+        print(f"all optional CPU backends at once: {ALL_BACKENDS_HINT}")
+    return 0
+
+
+# The table's training column is measured after training, in evaluation mode
+# (dropout off): not the running average that the "train" curve shows.
+RESULT_COLUMNS = {"train": "train-eval"}
+
+
+# ------------------------------------------------------------ sweep: the best cell
+SWEEP_DESCRIPTION = (
+    "Train one run per cell of a grid: learning rates (--lrs) x the values of another "
+    "setting (--param, --values), each for --epochs epochs with the dataset's other "
+    "defaults. Prints each run's final validation score and the grid, names the best "
+    "cell, and draws the grid as a heatmap (--out) with the best cell outlined. Ties go "
+    "to the first row (the first of --values), then to the first of --lrs."
+)
+BEST_TIES = "ties: the first row, then the first of --lrs"
+
+
+def _best_cell_order(cell):
+    """Sort key of ``(score, row, column)``: higher score; on ties the first row and column."""
+    score, row, column = cell
+    return score, -row, -column
+
+
+# ------------------------------------------------------------ evaluate and predict
+def _add_saved_model_commands(commands) -> None:
+    evaluate_command = commands.add_parser(
+        "evaluate",
+        help="test metrics of a model saved by 'train --save'",
+        description="Rebuild the model saved by 'train --save MODEL' (its settings are in the "
+        "file) and print its metrics on the test split of its dataset, drawn with the seed "
+        "it was trained with (or of --dataset, for another dataset with the same inputs).",
+    )
+    evaluate_command.add_argument("model", metavar="MODEL", help="a .safetensors file")
+    evaluate_command.add_argument(
+        "--dataset", choices=tuple(RECIPES), help="default: the one it was trained on"
+    )
+    evaluate_command.set_defaults(handler=run_evaluate, backend=None, threads=1)
+
+    predict_command = commands.add_parser(
+        "predict",
+        help="predictions of a saved model for inputs in a .npy or .csv file",
+        description="Run the model saved by 'train --save MODEL' on INPUT, one sample per "
+        "row (.npy: a 2-D array; .csv: comma-separated numbers, no header). Inputs are raw "
+        "as the dataset gives them (digits: pixel values 0..16) and scaled as in training. "
+        "Prints one prediction per line (the class, or the regression value), or writes "
+        "them to --out.",
+    )
+    predict_command.add_argument("model", metavar="MODEL", help="a .safetensors file")
+    predict_command.add_argument("inputs", metavar="INPUT", help="a .npy or .csv file")
+    predict_command.add_argument(
+        "--out", metavar="FILE", help="write the predictions to FILE (.npy or .csv)"
+    )
+    predict_command.set_defaults(handler=run_predict, backend=None, threads=1)
+
+
+def _saved_model(path: str):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"no such model file: {path!r} (write one with '{PROG} train --save')"
+        )
+    return read_config(path), load_model(path)
+
+
+def run_evaluate(args) -> int:
+    config, model = _saved_model(args.model)
+    dataset = args.dataset or config["dataset"]
+    splits = load_splits(dataset, config.get("seed", 0))
+    features = input_features(model)
+    if splits.X_test.shape[1] != features:
+        raise UsageError(
+            f"argument --dataset: {dataset} has {splits.X_test.shape[1]} input features, "
+            f"the model takes {features}"
+        )
+    task = RECIPES[dataset].task
+    loss_fn = F.cross_entropy if task == "classification" else F.mse_loss
+    where = {"dtype": config.get("dtype", "float32")}
+    test = data.DataLoader(splits.X_test, splits.y_test, 1024, shuffle=False, **where)
+    results = {"test": evaluate(model, test, task=task, loss_fn=loss_fn)}
+    print(_results_table(results, task))
+    print(
+        f"model {args.model}: {dataset}, hidden {','.join(map(str, config['hidden']))}, "
+        f"{config['activation']}, {config.get('dtype', 'float32')}, seed {config.get('seed', 0)}"
+    )
+    if splits.note:
+        print(f"note: {splits.note}")
+    if task == "classification":
+        print(f"test accuracy: {100 * results['test']['accuracy']:.1f}%")
+    else:
+        print(f"test R2: {results['test']['r2']:.2f}")
+    return 0
+
+
+def _read_inputs(path: str) -> np.ndarray:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such input file: {path!r}")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".npy":
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise ValueError(f"{path!r} is not a .npy array of numbers: {err}") from None
+    if suffix == ".csv":
+        try:
+            return np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=1)
+        except ValueError as err:
+            raise ValueError(f"{path!r} is not comma-separated numbers: {err}") from None
+    raise UsageError(f"argument INPUT: {path!r} must be a .npy or .csv file")
+
+
+def _write_predictions(path: str, predictions: np.ndarray) -> None:
+    """``predictions`` as a .npy array or a .csv column, written atomically."""
+    _check_output(path, "--out")
+    buffer = io.BytesIO()
+    if os.path.splitext(path)[1].lower() == ".npy":
+        np.save(buffer, predictions, allow_pickle=False)
+    else:
+        integer = predictions.dtype.kind in "iu"
+        np.savetxt(buffer, predictions, delimiter=",", fmt="%d" if integer else "%.9g")
+    write_atomically(path, buffer.getvalue())
+
+
+def run_predict(args) -> int:
+    if args.out and os.path.splitext(args.out)[1].lower() not in (".npy", ".csv"):
+        raise UsageError(f"argument --out: {args.out!r} must end in .npy or .csv")
+    config, model = _saved_model(args.model)
+    predictions = predict_saved(model, _read_inputs(args.inputs), config)
+    if args.out:
+        _write_predictions(args.out, predictions)
+        print(f"{len(predictions)} predictions written to {args.out}")
+        return 0
+    for row in predictions:
+        print(row if np.ndim(row) == 0 else ",".join(f"{value:.9g}" for value in row))
     return 0

@@ -28,10 +28,11 @@ from __future__ import annotations
 import functools
 
 from . import backend
+from .backend import as_array, index_add, stable_softmax  # noqa: F401  (old import paths)
 from .function import Function, new_tensor
 
 # The built-in ops by name (ops.py registers them): the Tensor vocabulary records through them.
-_op = Function.registry
+_op = Function.builtins
 
 
 class ArrayOps:

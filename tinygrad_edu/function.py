@@ -56,7 +56,8 @@ class Function:
     it then always gets Tensors (and the plain pass unwraps its results).
     """
 
-    registry: dict[str, type] = {}
+    registry: dict[str, type] = {}  # every op by name (a test finds ops without a case)
+    builtins: dict[str, type] = {}  # the library's own ops by name: a user's op cannot replace them
     changes_backend = False  # True only for Move, whose output may be another array type
     rules_on_tensors = False
 
@@ -65,8 +66,10 @@ class Function:
         if "backward" in cls.__dict__:
             _check_backward_signature(cls)
         if "forward" in cls.__dict__:  # an op, not an intermediate base class
-            if cls.__name__ in Function.registry and cls.__module__.startswith("tinygrad_edu."):
-                raise TypeError(f"an op named {cls.__name__} is already registered")
+            if cls.__module__.startswith("tinygrad_edu."):
+                if cls.__name__ in Function.builtins:
+                    raise TypeError(f"an op named {cls.__name__} is already registered")
+                Function.builtins[cls.__name__] = cls
             Function.registry[cls.__name__] = cls
 
     @classmethod
@@ -136,14 +139,15 @@ class Function:
 
 
 def _check_backward_signature(cls) -> None:
-    """Refuse the old one-argument ``backward(self, grad_out)`` with a pointer to the new one."""
-    parameters = list(inspect.signature(cls.backward).parameters)
-    if len(parameters) == 2:
+    """Refuse a ``backward`` that cannot take ``(F, g, inputs, out)``, e.g. the old ``(g)``."""
+    try:
+        inspect.signature(cls.backward).bind(None, None, None, None, None)
+    except TypeError:
         raise TypeError(
-            f"{cls.__name__}.backward(self, {parameters[1]}) uses the old rule signature; "
-            "write backward(self, F, g, inputs, out): F is the rule vocabulary, inputs and out "
-            "the forward's inputs and result (see docs/extending.md)"
-        )
+            f"{cls.__name__}.backward{inspect.signature(cls.backward)} cannot take the rule "
+            "signature; write backward(self, F, g, inputs, out): F is the rule vocabulary, "
+            "inputs and out the forward's inputs and result (see docs/extending.md)"
+        ) from None
 
 
 # ------------------------------------------------------------ Tensors, from here

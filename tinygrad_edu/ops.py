@@ -26,6 +26,8 @@ from .backend import as_array, device_of, get_namespace, index_add, move, stable
 from .function import Function
 from .tensor import Tensor
 
+Primitive = Function  # the old name of a built-in op's base class
+
 
 # ----------------------------------------------------------------- arithmetic
 class Add(Function):

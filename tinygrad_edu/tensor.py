@@ -465,4 +465,8 @@ register_tensor_type(Tensor)
 
 # The one import cycle of the core: Tensor's methods call the ops, and the ops make Tensors.
 from . import autograd, functional, ops  # noqa: E402
-from .autograd import unbroadcast  # noqa: E402, F401  (re-exported, the old import path)
+from .autograd import backward as run_backward  # noqa: E402, F401
+from .autograd import (  # noqa: E402, F401  (re-exported: the old import paths)
+    mark_written_in_place,
+    unbroadcast,
+)

@@ -1,15 +1,16 @@
 // MathJax 3 settings for pymdownx.arithmatex (generic mode): typeset only the
-// \( ... \) and \[ ... \] that arithmatex wrapped in class="arithmatex".
+// \( ... \) and \[ ... \] that arithmatex wrapped in class="arithmatex", and
+// the $ ... $ and $$ ... $$ of the notebooks' markdown cells (Jupyter's way).
 window.MathJax = {
   tex: {
-    inlineMath: [["\\(", "\\)"]],
-    displayMath: [["\\[", "\\]"]],
+    inlineMath: [["\\(", "\\)"], ["$", "$"]],
+    displayMath: [["\\[", "\\]"], ["$$", "$$"]],
     processEscapes: true,
     processEnvironments: true,
   },
   options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex",
+    ignoreHtmlClass: ".+",  // skip every element with a class (and its content) ...
+    processHtmlClass: "arithmatex|jp-RenderedMarkdown",  // ... except these: pages, notebook cells
   },
 };
 

@@ -34,7 +34,7 @@ def forward_nodes(layers: int) -> list[tuple[str, str]]:
 
 def draw(path: Path, layers: int = LAYERS) -> None:
     nodes = forward_nodes(layers)
-    fig = Figure(figsize=(1.3 * len(nodes) + 0.4, 3.0), dpi=100)
+    fig = Figure(figsize=(1.3 * len(nodes) + 0.4, 4.4), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     y_forward, y_label = 1.0, 0.0
@@ -45,7 +45,7 @@ def draw(path: Path, layers: int = LAYERS) -> None:
             label,
             ha="center",
             va="center",
-            fontsize=14,
+            fontsize=18,
             bbox={"boxstyle": "round,pad=0.4", "facecolor": color, "edgecolor": "#444444"},
         )
     for x in range(len(nodes) - 1):
@@ -60,9 +60,9 @@ def draw(path: Path, layers: int = LAYERS) -> None:
             "",
             xy=(x + 1, y_forward),
             xytext=(x, y_forward),
-            arrowprops={"arrowstyle": "-|>", "color": FORWARD_COLOR, "shrinkA": 22, "shrinkB": 22},
+            arrowprops={"arrowstyle": "-|>", "color": FORWARD_COLOR, "shrinkA": 26, "shrinkB": 26},
         )
-        ax.text(x + 0.5, y_forward + 0.22, step, ha="center", fontsize=11, color=FORWARD_COLOR)
+        ax.text(x + 0.5, y_forward + 0.2, step, ha="center", fontsize=16, color=FORWARD_COLOR)
     for l in range(layers, 0, -1):
         z_column = 2 * l - 1
         source = z_column + 2  # z^{l+1}, or the cost C for the output layer
@@ -84,13 +84,13 @@ def draw(path: Path, layers: int = LAYERS) -> None:
                 "connectionstyle": "arc3,rad=-0.3",
             },
         )
-        ax.text(z_column, y_label + 0.3, text, ha="center", fontsize=10, color=BACKWARD_COLOR)
+        ax.text(z_column, y_label + 0.3, text, ha="center", fontsize=15, color=BACKWARD_COLOR)
         ax.text(
             z_column,
             y_label + 0.02,
             rf"$\partial C/\partial W^{l} = a^{{{l - 1}\,T}} \delta^{l}$",
             ha="center",
-            fontsize=10,
+            fontsize=15,
             color=BACKWARD_COLOR,
         )
         ax.text(
@@ -98,11 +98,11 @@ def draw(path: Path, layers: int = LAYERS) -> None:
             y_label - 0.3,
             rf"$\partial C/\partial b^{l} = \sum_i \delta^{l}_i$",
             ha="center",
-            fontsize=10,
+            fontsize=15,
             color=BACKWARD_COLOR,
         )
     ax.set_xlim(-0.7, len(nodes) - 0.3)
-    ax.set_ylim(-0.45, 1.4)
+    ax.set_ylim(-0.42, 1.42)
     fig.savefig(path)
 
 

@@ -99,28 +99,7 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
     fig = Figure(figsize=(1.9 * columns + 0.6, 1.15 * rows + 1.0), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    for parent, child in edges:
-        (x0, y0), (x1, y1) = position[id(parent)], position[id(child)]
-        ax.annotate(
-            "",
-            xy=(x1, y1),
-            xytext=(x0, y0),
-            arrowprops={"arrowstyle": "-|>", "color": FORWARD_COLOR, "shrinkA": 30, "shrinkB": 30},
-        )
-        if show_backward and parent.requires_grad:
-            ax.annotate(
-                "",
-                xy=(x0, y0 - 0.12),
-                xytext=(x1, y1 - 0.12),
-                arrowprops={
-                    "arrowstyle": "-|>",
-                    "color": BACKWARD_COLOR,
-                    "linestyle": "--",
-                    "shrinkA": 30,
-                    "shrinkB": 30,
-                    "connectionstyle": "arc3,rad=0.15",
-                },
-            )
+    labels = {}
     for tensor in order:
         x, y = position[id(tensor)]
         fn = tensor.grad_fn
@@ -132,7 +111,7 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
         else:
             label = f"{fn.name}\n{shape}"
             color, box = OP_COLOR, "ellipse,pad=0.3"
-        ax.text(
+        labels[id(tensor)] = ax.text(
             x,
             y,
             label,
@@ -149,6 +128,36 @@ def draw(loss: tg.Tensor, names: dict, path: Path, show_backward: bool = False) 
                 ha="center",
                 fontsize=8,
                 color=BACKWARD_COLOR,
+            )
+    for parent, child in edges:
+        (x0, y0), (x1, y1) = position[id(parent)], position[id(child)]
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": FORWARD_COLOR,
+                "patchA": labels[id(parent)].get_bbox_patch(),  # clipped to the outlines,
+                "patchB": labels[id(child)].get_bbox_patch(),  # so every arrowhead shows
+                "shrinkA": 2,
+                "shrinkB": 2,
+                "mutation_scale": 14,
+            },
+        )
+        if show_backward and parent.requires_grad:
+            ax.annotate(
+                "",
+                xy=(x0, y0 - 0.12),
+                xytext=(x1, y1 - 0.12),
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "color": BACKWARD_COLOR,
+                    "linestyle": "--",
+                    "shrinkA": 30,
+                    "shrinkB": 30,
+                    "connectionstyle": "arc3,rad=0.15",
+                },
             )
     if show_backward:
         ax.text(

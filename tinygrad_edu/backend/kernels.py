@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .arrays import device_of
+from .arrays import as_index, device_of
 from .namespaces import backend_name, is_mutable
 
 
@@ -120,7 +120,7 @@ def index_add(xp, g, shape, index):
     positions, which sums repeats.
     """
     device = device_of(g)
-    if _is_basic(index) and is_mutable(xp):
+    if _is_basic(index) and is_mutable(xp) and not _reverses(index):
         out = xp.zeros(shape, dtype=g.dtype, device=device)
         if backend_name(xp) not in _NUMPY_STYLE_INDEXING:
             index = _clamp_slices(index, shape)  # the standard clamps no slice
@@ -146,8 +146,10 @@ def getitem(xp, array, index: tuple):
     known shape.
     """
     name = backend_name(xp)
-    if name in _NUMPY_STYLE_INDEXING:
-        return array[index]
+    if name == "torch":  # torch reads uint8 as a mask and refuses int8/int16 indices
+        index = tuple(_as_index_unless_mask(xp, part) for part in index)
+    if name in _NUMPY_STYLE_INDEXING and not (name == "torch" and _reverses(index)):
+        return array[index]  # (torch takes no negative slice step)
     if any(hasattr(part, "shape") and part.dtype == xp.bool for part in index):
         result = array[index]
         if name == "dask" and any(math.isnan(n) for n in result.shape):
@@ -170,7 +172,7 @@ def _numpy_indexing(xp, array, index: tuple):
     """
     parts = _every_axis(index, array.ndim)
     has_arrays = any(hasattr(part, "shape") for part in parts)
-    basic, advanced, axis = [], [], 0  # advanced: (axis in the basic result, positions, length)
+    basic, advanced, flipped, axis = [], [], [], 0  # advanced: (axis, positions, length)
     for part in parts:
         if part is None:
             basic.append(None)
@@ -180,14 +182,22 @@ def _numpy_indexing(xp, array, index: tuple):
         if isinstance(part, int) and has_arrays:
             part = xp.asarray(part)
         if hasattr(part, "shape"):
+            part = as_index(xp, part)  # flat positions overflow int8/int16/uint8
             advanced.append((len(basic), xp.where(part < 0, part + length, part), length))
             basic.append(slice(None))
         elif isinstance(part, slice):
-            basic.append(_clamped(part, length))
+            part = _clamped(part, length)
+            if part.step < 0:  # the same positions forwards, then flipped
+                positions = range(part.start, -1 if part.stop is None else part.stop, part.step)
+                part = slice(positions[-1], positions[0] + 1, -part.step)
+                flipped.append(len(basic))
+            basic.append(part)
         else:
             basic.append(part)
     kept = [i for i, part in enumerate(basic) if not isinstance(part, int)]  # axes left after
     result = array[tuple(basic)]
+    if flipped:
+        result = xp.flip(result, axis=tuple(kept.index(i) for i in flipped))
     if not advanced:
         return result
     where = [kept.index(i) for i, _, _ in advanced]
@@ -220,6 +230,17 @@ def _every_axis(index: tuple, ndim: int) -> list:
     if not any(part is Ellipsis for part in index):
         parts.extend([slice(None)] * (ndim - named))
     return parts
+
+
+def _as_index_unless_mask(xp, part):
+    if hasattr(part, "shape") and part.dtype != xp.bool:
+        return as_index(xp, part)
+    return part
+
+
+def _reverses(index: tuple) -> bool:
+    """Whether a slice of ``index`` steps backwards."""
+    return any(isinstance(part, slice) and (part.step or 1) < 0 for part in index)
 
 
 def _clamp_slices(index: tuple, shape: tuple) -> tuple:

@@ -30,6 +30,16 @@ _NAMESPACE_MODULES = {
     "dask": "array_api_compat.dask.array",
 }
 
+# What to install for each backend (said by the error below, `tinygrad-edu info`, --backend).
+INSTALL_HINTS = {
+    "numpy": "pip install numpy",
+    "cupy": 'pip install -e ".[gpu]" (CuPy for CUDA 12; needs an NVIDIA GPU)',
+    "array_api_strict": "pip install array-api-strict",
+    "torch": "pip install torch",
+    "jax": "pip install jax",
+    "dask": 'pip install "dask[array]" distributed',
+}
+
 _namespaces: dict = {}  # backend name -> namespace, once it has loaded and answered
 _unavailable: dict = {}  # backend name -> why it cannot be used here (probed once)
 
@@ -59,7 +69,7 @@ def get_namespace(backend=None):
         usable = [name for name in KNOWN_BACKENDS if _load(name)]
         raise ValueError(
             f"backend {backend!r} is not available here ({_unavailable[backend]}); "
-            f"install it or choose one of: {', '.join(usable)}"
+            f"install it ({INSTALL_HINTS[backend]}) or choose one of: {', '.join(usable)}"
         )
     return _namespaces[backend]
 

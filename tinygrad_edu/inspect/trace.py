@@ -11,6 +11,7 @@ reaches any tensor; ``tr.watch_layers(model)`` does so for the output
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 
@@ -132,7 +133,8 @@ class trace_backward:
         """
 
         def keep(grad):
-            self.watched[name] = grad
+            if thread_mode.tracer is self:  # not another thread's pass over a shared model
+                self.watched[name] = grad
 
         self._handles.append(tensor.register_hook(keep))
         self._names[id(tensor)] = name
@@ -156,7 +158,8 @@ class trace_backward:
 
     def _watch_output(self, name: str):
         def hook(module, inputs, output):
-            self.watch(output, name)
+            if thread_mode.tracer is self:
+                self.watch(output, name)
 
         return hook
 
@@ -177,15 +180,18 @@ class trace_backward:
         return [self.watched[name] for name in self._layer_names]
 
     # ------------------------------------------------ printing
-    def __str__(self) -> str:
-        header = ("#", "op", "output", "|dL/d output|", "gradients sent to inputs")
-        rows = [header]
+    def _rows(self) -> list:
+        rows = [_HEADER]
         for step in self.steps:
             op = step.op if step.name is None else f"{step.op} ({step.name})"
             sent = "; ".join(_describe(entry) for entry in step.inputs) or "-"
             rows.append(
                 (str(step.index), op, str(step.output_shape), f"{step.grad_out_norm:.4g}", sent)
             )
+        return rows
+
+    def __str__(self) -> str:
+        rows = self._rows()
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         return "\n".join(
             "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
@@ -193,6 +199,21 @@ class trace_backward:
             + row[4]
             for row in rows
         )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's hook: the table of ``str(tr)`` as an HTML table."""
+        header, *body = self._rows()
+        cells = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+        lines = [f"<table><thead><tr>{cells}</tr></thead><tbody>"]
+        for row in body:
+            lines.append(
+                "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            )
+        lines.append("</tbody></table>")
+        return "\n".join(lines)
+
+
+_HEADER = ("#", "op", "output", "|dL/d output|", "gradients sent to inputs")
 
 
 def _submodules(model) -> list:

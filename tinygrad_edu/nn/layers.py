@@ -39,6 +39,14 @@ class Linear(Module):
 
     Both start as U(-1/sqrt(in_features), 1/sqrt(in_features)), PyTorch's default
     (``kaiming_uniform_`` with a = sqrt(5) for the weight).
+
+    Notes
+    -----
+    Dtypes promote as in NumPy, and nothing silently downcasts: a float64
+    input (a NumPy array such as ``X / 16``) to a float32 layer computes in
+    float64, and so does everything after it. To stay in float32, give
+    float32 inputs: ``model(tg.tensor(X, dtype="float32"))`` or
+    ``X.astype("float32")`` (``DataLoader(..., dtype="float32")`` for batches).
     """
 
     def __init__(

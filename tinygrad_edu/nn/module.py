@@ -87,9 +87,11 @@ class Module:
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Parameter):
+            _check_name(name)
             self._forget(name)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            _check_name(name)
             self._forget(name)
             self._modules[name] = value
         elif name in self.__dict__.get("_parameters", ()):
@@ -282,6 +284,18 @@ class Module:
         Every check runs before anything is assigned, so on any error the module
         is unchanged.
         """
+        new_arrays, missing, unexpected = self.checked_state_dict(state_dict, strict)
+        for target, array in new_arrays:
+            target.data = array
+        return IncompatibleKeys(missing, unexpected)
+
+    def checked_state_dict(self, state_dict: dict, strict: bool = True):
+        """Every check of ``load_state_dict`` without assigning anything.
+
+        Returns ``(pairs, missing_keys, unexpected_keys)``, ``pairs`` being
+        ``(registered Tensor, new array)``: a caller that loads several
+        things at once (a checkpoint) checks them all before changing any.
+        """
         targets = self._named_state_tensors()
         missing = sorted(set(targets) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(targets))
@@ -296,9 +310,7 @@ class Module:
         for key, target in targets.items():
             if key in state_dict:
                 new_arrays.append((target, _checked_array(key, state_dict[key], target)))
-        for target, array in new_arrays:
-            target.data = array
-        return IncompatibleKeys(missing, unexpected)
+        return new_arrays, missing, unexpected
 
     def _named_state_tensors(self) -> dict:
         """``{dotted_name: the registered Tensor itself}`` (what ``state_dict`` detaches)."""
@@ -365,9 +377,16 @@ class Module:
 
 
 def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "." in name:
-        raise ValueError(
-            f"a parameter, buffer or submodule name must be a non-empty string without '.', "
+    """Refuse names that dotted paths cannot hold (KeyError and TypeError, as torch).
+
+    ``setattr(module, "a.bias", p)`` beside a submodule ``a`` would list
+    ``a.bias`` twice, and the state dict would keep only one of them.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"a parameter, buffer or submodule name must be a str, got {name!r}")
+    if not name or "." in name:
+        raise KeyError(
+            f"a parameter, buffer or submodule name must be non-empty and contain no '.', "
             f"got {name!r}"
         )
 

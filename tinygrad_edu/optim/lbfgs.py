@@ -59,6 +59,8 @@ class LBFGS(Optimizer):
     line_search_fn : None or "strong_wolfe"
     """
 
+    state_like_params = False  # its state: flat vectors over all parameters
+
     def __init__(
         self,
         params: Iterable,

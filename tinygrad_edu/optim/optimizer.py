@@ -5,9 +5,7 @@ hyperparameters, ``"lr"`` among them) and ``state`` (a dict from parameter to
 its own dict: step counts and moment arrays). A concrete optimizer writes one
 method, ``delta(param, grad, state, group)``, which returns the step of the
 rule ``theta <- theta - delta``; ``step`` calls it for every parameter that
-has a gradient and applies it. (The method used to be ``update()``,
-returning the new array; a subclass that still defines ``update`` is refused
-when the class is created rather than silently misread.)
+has a gradient and applies it.
 
 Updates work on raw backend arrays (``param.data``, ``param.grad.data``).
 For an ``nn.Parameter`` (which owns its array: it copies what it is given)
@@ -56,7 +54,18 @@ class Optimizer:
         ``defaults`` for that group.
     defaults : dict
         The hyperparameters every group gets unless it sets its own.
+
+    Notes
+    -----
+    A hyperparameter given as a 0-d Tensor or array (``lr=tg.tensor(0.1)``,
+    as torch accepts) is read once, here, as the Python number it holds; an
+    array of any other shape is refused. Unlike torch, later in-place changes
+    of that tensor do not reach the optimizer: set ``group["lr"]`` instead.
     """
+
+    # each parameter's state arrays have its shape (moments, buffers) or are 0-d (counts);
+    # False for optimizers that keep flat vectors of all parameters (LBFGS)
+    state_like_params = True
 
     def __init__(self, params: Iterable, defaults: dict):
         if isinstance(params, Tensor):
@@ -64,7 +73,7 @@ class Optimizer:
                 "params must be an iterable of Tensors or of dicts, got a single Tensor; "
                 "wrap it in a list"
             )
-        self.defaults = dict(defaults)
+        self.defaults = {key: python_number(key, value) for key, value in defaults.items()}
         self._scalars: dict = {}  # see scalar()
         self.param_groups: list[dict] = []
         self.state: dict = {}
@@ -89,7 +98,8 @@ class Optimizer:
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids) or seen & set(ids):
             raise ValueError("some parameters appear more than once in the parameter groups")
-        group = {**self.defaults, **param_group, "params": params}
+        given = {k: python_number(k, v) for k, v in param_group.items() if k != "params"}
+        group = {**self.defaults, **given, "params": params}
         self.param_groups.append(group)
 
     # ------------------------------------------------------------ stepping
@@ -150,15 +160,6 @@ class Optimizer:
         """The step ``delta`` (``theta <- theta - delta``) for ``param``; may update ``state``."""
         raise NotImplementedError(f"{type(self).__name__} does not define delta()")
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "update" in cls.__dict__:
-            raise TypeError(
-                f"{cls.__name__} defines update(), which optimizers no longer call: define "
-                "delta(param, grad, state, group) returning the step d of theta <- theta - d "
-                "(update() returned the new theta)"
-            )
-
     # ------------------------------------------------------------ checkpoints
     def _indexed_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]
@@ -185,6 +186,16 @@ class Optimizer:
         each parameter's backend and device, floating ones in its dtype.
         Nothing changes if the groups do not match.
         """
+        self.state, self.param_groups = self.checked_state_dict(state_dict)
+
+    def checked_state_dict(self, state_dict: dict) -> tuple[dict, list]:
+        """Every check of ``load_state_dict``, returning ``(state, param_groups)`` unassigned.
+
+        Beyond the layout (groups, parameter counts, indices), each saved
+        hyperparameter must have the type of this optimizer's own, and (when
+        ``state_like_params``) each state array of more than 0 dimensions the
+        shape of its parameter.
+        """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -203,16 +214,19 @@ class Optimizer:
         unknown = sorted(set(state_dict["state"]) - set(param_of), key=str)
         if unknown:
             raise KeyError(f"state dict has state for unknown parameter indices {unknown}")
+        if self.state_like_params:
+            for index, values in state_dict["state"].items():
+                _check_state_shapes(index, values, param_of[index])
         new_state = {
             param_of[index]: _restore(values, param_of[index])
             for index, values in state_dict["state"].items()
         }
-        new_groups = [
-            {**_copy_containers(saved), "params": group["params"]}
-            for saved, group in zip(saved_groups, self.param_groups, strict=True)
-        ]
-        self.state = new_state
-        self.param_groups = new_groups
+        new_groups = []
+        for number, (saved, group) in enumerate(zip(saved_groups, self.param_groups, strict=True)):
+            hyper = {k: python_number(k, v) for k, v in saved.items() if k != "params"}
+            _check_like_hyperparameters(number, hyper, group, self.defaults)
+            new_groups.append({**hyper, "params": group["params"]})
+        return new_state, new_groups
 
     def flat_state(self, prefix: str = "optimizer.") -> tuple[dict, dict]:
         """``state_dict()`` as ``(tensors, metadata)`` for a safetensors file.
@@ -239,10 +253,33 @@ class Optimizer:
 
     def load_flat_state(self, tensors: dict, metadata: dict, prefix: str = "optimizer.") -> None:
         """Inverse of ``flat_state``: ``tensors`` may hold Tensors or arrays, and other entries."""
+        self.state, self.param_groups = self.checked_flat_state(tensors, metadata, prefix)
+
+    def checked_flat_state(
+        self, tensors: dict, metadata: dict, prefix: str = "optimizer."
+    ) -> tuple[dict, list]:
+        """Every check of ``load_flat_state``: ``(state, param_groups)``, nothing assigned.
+
+        Raises ValueError (or KeyError for a missing entry) on a layout that
+        is not JSON or not shaped like ``state_dict()``.
+        """
         key = prefix + "layout"
         if key not in metadata:
             raise KeyError(f"metadata has no {key!r}: not written by flat_state(prefix={prefix!r})")
-        layout = json.loads(metadata[key])
+        try:
+            layout = json.loads(metadata[key])
+        except (TypeError, json.JSONDecodeError, RecursionError) as err:
+            raise ValueError(f"the optimizer layout {key!r} is not readable JSON: {err}") from None
+        if (
+            not isinstance(layout, dict)
+            or not isinstance(layout.get("state"), dict)
+            or not isinstance(layout.get("param_groups"), list)
+            or not all(
+                isinstance(g, dict) and isinstance(g.get("params"), list)
+                for g in layout["param_groups"]
+            )
+        ):
+            raise ValueError(f"the optimizer layout {key!r} is not shaped like state_dict()")
 
         def decode(value):
             if isinstance(value, dict) and set(value) == {_ARRAY_REFERENCE}:
@@ -256,15 +293,83 @@ class Optimizer:
                 return [decode(item) for item in value]
             return value
 
-        state = {int(index): decode(values) for index, values in layout["state"].items()}
-        self.load_state_dict({"state": state, "param_groups": layout["param_groups"]})
+        try:
+            state = {int(index): decode(values) for index, values in layout["state"].items()}
+        except ValueError:
+            raise ValueError(f"the optimizer layout {key!r} has a non-integer index") from None
+        return self.checked_state_dict({"state": state, "param_groups": layout["param_groups"]})
 
 
 def check_hyperparameter(name: str, value: float, low: float = 0.0, high: float | None = None):
-    """Raise ``ValueError`` unless ``low <= value`` (and ``value < high`` when given)."""
+    """Raise ``ValueError`` unless ``low <= value`` (and ``value < high`` when given).
+
+    ``value`` may be a 0-d Tensor or array (see ``python_number``).
+    """
+    value = python_number(name, value)
     if not low <= value or (high is not None and not value < high):
         interval = f"[{low}, {high})" if high is not None else f">= {low}"
         raise ValueError(f"invalid {name}: {value} (must be {interval})")
+
+
+def _check_state_shapes(index, values, param: Tensor) -> None:
+    """Per-parameter state: a dict whose arrays are 0-d or shaped like ``param``."""
+    if not isinstance(values, dict):
+        raise ValueError(f"the state of parameter {index} is not a dict")
+    for key, value in values.items():
+        array = value.data if isinstance(value, Tensor) else value
+        if _is_array(array) and array.ndim > 0 and tuple(array.shape) != param.shape:
+            raise ValueError(
+                f"the state {key!r} of parameter {index} has shape {tuple(array.shape)}, "
+                f"the parameter has {param.shape}"
+            )
+
+
+def _check_like_hyperparameters(number: int, saved: dict, group: dict, defaults: dict) -> None:
+    """Saved hyperparameters: every name in ``defaults`` (others, like a schedule's
+    ``initial_lr``, may be added), each holding the same kind of value as in ``group``."""
+    missing = sorted(set(defaults) - set(saved))
+    if missing:
+        raise ValueError(f"parameter group {number}: saved hyperparameters lack {missing}")
+    for key in set(saved) & set(group) - {"params"}:
+        if _kind_of(saved[key]) != _kind_of(group[key]) and None not in (saved[key], group[key]):
+            raise ValueError(
+                f"parameter group {number}: hyperparameter {key!r} is {saved[key]!r}, "
+                f"expected a value like {group[key]!r}"
+            )
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return "sequence of " + ",".join(_kind_of(item) for item in value)
+    return type(value).__name__
+
+
+def python_number(name: str, value):
+    """A 0-d Tensor or array as the Python number it holds; other values as they are.
+
+    Tuples and lists (``betas``) are converted entry by entry. Kept as a
+    Tensor, a rate would turn every update ``lr * grad`` into an array of
+    Tensor objects; an array of another shape is refused with a ValueError.
+    """
+    if isinstance(value, (list, tuple)):
+        return type(value)(python_number(name, item) for item in value)
+    if isinstance(value, Tensor):
+        value = value.data
+    if not _is_array(value):
+        return value
+    if tuple(value.shape) != ():
+        raise ValueError(
+            f"invalid {name}: expected a number or a 0-d Tensor/array, got shape "
+            f"{tuple(value.shape)}"
+        )
+    number = backend.to_numpy(value).item()
+    if isinstance(number, complex):
+        raise ValueError(f"invalid {name}: expected a real number, got {number}")
+    return number
 
 
 def apply_step(param: Tensor, delta) -> bool:

@@ -17,6 +17,7 @@ from .early_stopping import EarlyStopping
 from .history import History
 from .loop import evaluate, fit
 from .metrics import Accuracy, MeanOf, MeanSquaredError, Metric, R2Score, confusion_matrix
+from .saved import load_model
 
 __all__ = [
     "Accuracy",
@@ -30,6 +31,7 @@ __all__ = [
     "evaluate",
     "fit",
     "load_checkpoint",
+    "load_model",
     "read_checkpoint_metadata",
     "save_checkpoint",
 ]
