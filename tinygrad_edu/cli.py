@@ -282,7 +282,7 @@ def _names(text: str, choices: tuple, option: str) -> tuple:
 
 
 def run_benchmark(args) -> int:
-    _check_folder(args.out)
+    _check_output(args.out, "--out", figure=True)
 
     def report(run):
         order = "shuffled" if run.shuffled else "normal"
