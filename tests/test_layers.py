@@ -1013,3 +1013,45 @@ def test_compare_layer_rows_run_and_agree_with_torch(torch, tmp_path):
     for rows in reports.values():
         assert rows["tinygrad_edu"]["check"] == "input gradient vs torch: ok"
         assert rows["tinygrad_edu"]["vs_torch"] > 0
+
+
+POOL_GRID = [(k, s, p) for k in (2, 3) for s in (None, 1, 2) for p in (0, 1)]
+
+
+@pytest.mark.parametrize("k, s, p", POOL_GRID)
+def test_pooling_matches_torch_over_a_grid(torch, k, s, p, backend_name, xp):
+    rng = _rng(23)
+    tf = torch.nn.functional
+    x1, x2 = [rng.standard_normal((2, 3, 9))], [rng.standard_normal((2, 3, 7, 8))]
+    for d in (1, 2):
+        compare_with_torch(
+            torch,
+            lambda x, d=d: F.max_pool1d(x, k, s, p, d),
+            lambda x, d=d: tf.max_pool1d(x, k, s, p, d),
+            x1,
+            backend_name,
+        )
+        compare_with_torch(
+            torch,
+            lambda x, d=d: F.max_pool2d(x, k, s, p, d),
+            lambda x, d=d: tf.max_pool2d(x, k, s, p, d),
+            x2,
+            backend_name,
+        )
+    for include in (True, False):
+        compare_with_torch(
+            torch,
+            lambda x, include=include: F.avg_pool1d(x, k, s, p, include),
+            lambda x, include=include: tf.avg_pool1d(x, k, s, p, count_include_pad=include),
+            x1,
+            backend_name,
+        )
+        compare_with_torch(
+            torch,
+            lambda x, include=include: F.avg_pool2d(x, (k, 2), s, (p, 0), include),
+            lambda x, include=include: tf.avg_pool2d(
+                x, (k, 2), s, (p, 0), count_include_pad=include
+            ),
+            x2,
+            backend_name,
+        )
