@@ -997,3 +997,61 @@ def test_lenet5_example_trains_on_a_small_synthetic_idx_set(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "40 training images" in result.stdout
     assert re.search(r"test accuracy: \d+\.\d%", result.stdout)
+
+
+def test_compare_layer_rows_run_and_agree_with_torch(torch, tmp_path):
+    import json
+
+    out = tmp_path / "layers.json"
+    compare = Path(__file__).resolve().parent.parent / "benchmarks" / "compare.py"
+    command = [sys.executable, str(compare), "--only", "L1,L5", "--skip-peers", "--repeats", "1"]
+    command += ["--block-ms", "1", "--warmup-ms", "1", "--json", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    reports = {r["workload"]: r["results"] for r in json.loads(out.read_text())["workloads"]}
+    assert set(reports) == {"L1 conv1d small", "L5 GRU step"}
+    for rows in reports.values():
+        assert rows["tinygrad_edu"]["check"] == "input gradient vs torch: ok"
+        assert rows["tinygrad_edu"]["vs_torch"] > 0
+
+
+POOL_GRID = [(k, s, p) for k in (2, 3) for s in (None, 1, 2) for p in (0, 1)]
+
+
+@pytest.mark.parametrize("k, s, p", POOL_GRID)
+def test_pooling_matches_torch_over_a_grid(torch, k, s, p, backend_name, xp):
+    rng = _rng(23)
+    tf = torch.nn.functional
+    x1, x2 = [rng.standard_normal((2, 3, 9))], [rng.standard_normal((2, 3, 7, 8))]
+    for d in (1, 2):
+        compare_with_torch(
+            torch,
+            lambda x, d=d: F.max_pool1d(x, k, s, p, d),
+            lambda x, d=d: tf.max_pool1d(x, k, s, p, d),
+            x1,
+            backend_name,
+        )
+        compare_with_torch(
+            torch,
+            lambda x, d=d: F.max_pool2d(x, k, s, p, d),
+            lambda x, d=d: tf.max_pool2d(x, k, s, p, d),
+            x2,
+            backend_name,
+        )
+    for include in (True, False):
+        compare_with_torch(
+            torch,
+            lambda x, include=include: F.avg_pool1d(x, k, s, p, include),
+            lambda x, include=include: tf.avg_pool1d(x, k, s, p, count_include_pad=include),
+            x1,
+            backend_name,
+        )
+        compare_with_torch(
+            torch,
+            lambda x, include=include: F.avg_pool2d(x, (k, 2), s, (p, 0), include),
+            lambda x, include=include: tf.avg_pool2d(
+                x, (k, 2), s, (p, 0), count_include_pad=include
+            ),
+            x2,
+            backend_name,
+        )

@@ -21,8 +21,8 @@ runs made under the same machine load.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -34,6 +34,8 @@ from .backend import manual_seed
 from .creation import tensor
 from .models import MNIST1D_MODELS, mnist1d_model
 from .nn import functional as F
+from .plotting import figure_format
+from .serialization import write_atomically
 
 PAPER = {  # test accuracy in %, the paper's table (normal, shuffled)
     "logistic": ("~32", "~32"),
@@ -285,7 +287,8 @@ def totals(runs: list) -> dict:
 def plot(runs: list, path, library: str = "tinygrad_edu") -> str:
     """The paper-style figure: train and test accuracy against step, solid normal, dashed shuffled.
 
-    One colour per model; with several seeds the mean curve. Written atomically.
+    One colour per model; with several seeds the mean curve. Written atomically, as
+    PNG, PDF or SVG by the file name's extension.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -320,16 +323,7 @@ def plot(runs: list, path, library: str = "tinygrad_edu") -> str:
         f"MNIST-1D with {library}: solid normal inputs, dashed spatially shuffled "
         f"({'seed' if len(seeds) == 1 else 'seeds'} {', '.join(map(str, seeds))})"
     )
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=folder, suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=120)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=figure_format(path), dpi=120)
+    write_atomically(path, buffer.getvalue())
+    return os.fspath(path)
