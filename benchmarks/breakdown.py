@@ -49,8 +49,15 @@ def breakdown(workload, calls):
         backward()
         optimizer.step()
 
-    times = {name: best_us(fn, calls) for name, fn in
-             [("floor", floor.step), ("forward", forward), ("backward", backward), ("step", step)]}
+    times = {
+        name: best_us(fn, calls)
+        for name, fn in [
+            ("floor", floor.step),
+            ("forward", forward),
+            ("backward", backward),
+            ("step", step),
+        ]
+    }
     return {
         "floor step": times["floor"],
         "forward": times["forward"],
@@ -67,14 +74,18 @@ def main(argv=None):
     if argv:
         workloads = [w for w in workloads if w.name.startswith(tuple(argv))]
     limit_threads()
-    print(f"{'workload':28}  {'floor step':>10}  {'forward':>8}  {'backward':>8}  "
-          f"{'update':>8}  {'whole step':>10}  step / floor   (us)")
+    print(
+        f"{'workload':28}  {'floor step':>10}  {'forward':>8}  {'backward':>8}  "
+        f"{'update':>8}  {'whole step':>10}  step / floor   (us)"
+    )
     for workload in workloads:
         calls = 50 if workload.name.startswith("W2") else 2000
         r = breakdown(workload, calls)
-        print(f"{workload.name:28}  {r['floor step']:10.1f}  {r['forward']:8.1f}  "
-              f"{r['backward']:8.1f}  {r['update']:8.1f}  {r['whole step']:10.1f}  "
-              f"{r['step / floor']:.2f}")
+        print(
+            f"{workload.name:28}  {r['floor step']:10.1f}  {r['forward']:8.1f}  "
+            f"{r['backward']:8.1f}  {r['update']:8.1f}  {r['whole step']:10.1f}  "
+            f"{r['step / floor']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -575,6 +575,8 @@ def test_sweep_checks_every_model_size_before_the_first_run(capsys, monkeypatch)
     status, out, err = run_cli(capsys, "sweep", "--values", "8", "100000000")
     assert status == 1 and out == ""
     assert "64-100000000-10 has 7,500,000,010 parameters" in _one_line_error(err)
+
+
 # ------------------------------------------------------------------ a newcomer's first commands
 def test_bare_command_prints_the_help(capsys):
     status, out, err = run_cli(capsys)

@@ -48,8 +48,12 @@ class Adagrad(Optimizer):
         check_hyperparameter("initial_accumulator_value", initial_accumulator_value)
         check_hyperparameter("eps", eps)
         defaults = dict(
-            lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps, maximize=maximize,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
 

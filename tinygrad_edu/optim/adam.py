@@ -59,8 +59,13 @@ class Adam(Optimizer):
         check_hyperparameter("beta2", betas[1], high=1.0)
         check_hyperparameter("weight_decay", weight_decay)
         defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-            maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+            lr=lr,
+            betas=tuple(betas),
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
         )
         super().__init__(params, defaults)
 
@@ -115,6 +120,12 @@ class AdamW(Adam):
         maximize: bool = False,
     ):
         super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad,
-            maximize=maximize, decoupled_weight_decay=True,
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
         )

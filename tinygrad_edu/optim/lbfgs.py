@@ -88,8 +88,12 @@ class LBFGS(Optimizer):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(
-            lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
-            tolerance_change=tolerance_change, history_size=history_size,
+            lr=lr,
+            max_iter=max_iter,
+            max_eval=max_eval,
+            tolerance_grad=tolerance_grad,
+            tolerance_change=tolerance_change,
+            history_size=history_size,
             line_search_fn=line_search_fn,
         )
         super().__init__(params, defaults)
@@ -104,7 +108,8 @@ class LBFGS(Optimizer):
         """All gradients as one vector (zeros for parameters without a gradient)."""
         xp = self._params[0].xp
         pieces = [
-            xp.zeros(p.size, dtype=p.dtype, device=p.device) if p.grad is None
+            xp.zeros(p.size, dtype=p.dtype, device=p.device)
+            if p.grad is None
             else xp.reshape(p.grad.data, (-1,))
             for p in self._params
         ]
@@ -229,8 +234,14 @@ class LBFGS(Optimizer):
                 break  # no more progress
 
         state.update(
-            d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
-            prev_flat_grad=prev_flat_grad, prev_loss=prev_loss,
+            d=d,
+            t=t,
+            old_dirs=old_dirs,
+            old_stps=old_stps,
+            ro=ro,
+            H_diag=H_diag,
+            prev_flat_grad=prev_flat_grad,
+            prev_loss=prev_loss,
         )
         return first_loss
 
@@ -277,7 +288,12 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
             break
         t_prev = previous[0]
         t = _cubic_interpolate(
-            t_prev, previous[1], previous[3], t, f_new, gtd_new,
+            t_prev,
+            previous[1],
+            previous[3],
+            t,
+            f_new,
+            gtd_new,
             bounds=(t + 0.01 * (t - t_prev), t * 10),
         )
         previous = current

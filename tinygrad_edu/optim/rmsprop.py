@@ -53,8 +53,13 @@ class RMSprop(Optimizer):
         check_hyperparameter("weight_decay", weight_decay)
         check_hyperparameter("momentum", momentum)
         defaults = dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered, maximize=maximize,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
 
