@@ -142,11 +142,17 @@ class SoftmaxCrossEntropy(Function):
         return (probs - onehot) * g, None
 
 
-def softmax_cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of integer class ``target`` (N,) under ``softmax(logits)`` (N, C)."""
+def softmax_cross_entropy(
+    logits: Tensor, target: Tensor, reduction: str = "mean", checked: bool = False
+) -> Tensor:
+    """Cross-entropy of integer class ``target`` (N,) under ``softmax(logits)`` (N, C).
+
+    ``checked=True``: the caller has already checked the targets (shape, dtype, range).
+    """
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    check_class_targets(logits, target, "cross_entropy")
+    if not checked:  # the targets' range is one reduction over them: checked once a step
+        check_class_targets(logits, target, "cross_entropy")
     return SoftmaxCrossEntropy.apply(logits, target, reduction=reduction)
 
 

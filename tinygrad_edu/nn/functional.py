@@ -333,7 +333,7 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
     if weight is None and label_smoothing == 0.0 and _classes_in_range(logits, target):
-        return fused.softmax_cross_entropy(logits, target, reduction)  # checks everything once
+        return fused.softmax_cross_entropy(logits, target, reduction, checked=True)
     if logits.ndim < 2:
         raise ValueError(
             f"cross_entropy needs logits of shape (N, C) or (N, C, d1, ...), got {logits.shape}"
