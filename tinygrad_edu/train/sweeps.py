@@ -34,7 +34,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # not tqdm.auto: that warns on import in a notebook without ipywidgets
 
 STATUSES = ("ok", "failed")
 
