@@ -411,99 +411,63 @@ class Conv2d(_ConvNd):
         )
 
 
-class ConvTranspose1d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """The transposed modules: PyTorch's argument order (output_padding before groups)."""
+
+    transposed = True
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        dtype=None,
+        backend=None,
+        device=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            dtype,
+            backend,
+            device,
+            output_padding,
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return conv_transpose(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            dims=self.dims,
+            fn_name=f"conv_transpose{self.dims}d",
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
     """``F.conv_transpose1d`` with a learnable weight (in, out/groups, K) and bias (out,)."""
 
     dims = 1
-    transposed = True
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        dtype=None,
-        backend=None,
-        device=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            dtype,
-            backend,
-            device,
-            output_padding,
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return conv_transpose1d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
 
 
-class ConvTranspose2d(_ConvNd):
+class ConvTranspose2d(_ConvTransposeNd):
     """``F.conv_transpose2d`` with a learnable weight (in, out/groups, KH, KW) and bias (out,)."""
 
     dims = 2
-    transposed = True
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        dtype=None,
-        backend=None,
-        device=None,
-    ):
-        super().__init__(
-            in_channels,
-            out_channels,
-            kernel_size,
-            stride,
-            padding,
-            dilation,
-            groups,
-            bias,
-            dtype,
-            backend,
-            device,
-            output_padding,
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return conv_transpose2d(
-            x,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
