@@ -56,7 +56,7 @@ def backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=N
                 captured[id(node)] = grad
             fn = _live_node(node)
             parent_grads = _run_rule(fn, node, grad, recording)
-            _trace(fn, grad, parent_grads)
+            _trace(node, grad, parent_grads)
             for parent, needs, parent_grad in zip(fn.parents, fn.needs_input_grad, parent_grads):
                 if needs and parent_grad is not None:
                     parent_grad = _fit(fn, parent, parent_grad, recording)
@@ -114,10 +114,10 @@ def _unwatched() -> bool:
     return thread_mode.tracer is None and ProcessMode.anomaly is None
 
 
-def _trace(fn, grad, parent_grads):
+def _trace(node, grad, parent_grads):
     """Show one step (the rule's gradients, before fitting) to this thread's tracer, if any."""
     if thread_mode.tracer is not None:
-        thread_mode.tracer.record(fn, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
+        thread_mode.tracer.record(node, _as_tensor(grad), [_as_tensor(g) for g in parent_grads])
 
 
 def _check_finite(fn, grad, parent_grad):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import threading
-import weakref
 
 from . import backend
 
@@ -113,7 +112,6 @@ class Function:
             fn.inputs = datas
             fn.needs_input_grad = needs_input_grad
             fn.sequence = next(sequence)
-            fn._output_ref = _weak_reference(result)
             result._ctx = fn
         else:
             result.requires_grad = False
@@ -121,11 +119,6 @@ class Function:
         if ProcessMode.anomaly is not None:
             ProcessMode.anomaly.check_forward(fn, args, result)
         return result
-
-    @property
-    def output(self):
-        """The Tensor that ``forward`` produced (while it is alive)."""
-        return self._output_ref()
 
     @property
     def name(self) -> str:
@@ -155,7 +148,6 @@ def _check_backward_signature(cls) -> None:
 # engine (autograd.py) sit below Tensor in the import graph: Tensor's methods call them.
 _tensor_type = None
 _new_object = object.__new__
-_weak_reference = weakref.ref
 
 
 def register_tensor_type(tensor_type) -> None:

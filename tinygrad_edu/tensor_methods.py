@@ -15,7 +15,6 @@ version counter would say).
 from __future__ import annotations
 
 import math
-import weakref
 
 from . import array_api, autograd, backend, ops_elementwise, ops_reduce, ops_shape
 from .function import Function, is_tensor, new_tensor, thread_mode
@@ -165,8 +164,6 @@ class TensorMethods:
             return self
         self.requires_grad = result.requires_grad
         self._ctx = result._ctx
-        if result._ctx is not None:
-            result._ctx._output_ref = weakref.ref(self)
         return self
 
     def _old_value(self):
@@ -183,8 +180,6 @@ class TensorMethods:
             return new_tensor(self.data)
         old = new_tensor(self.data, self.requires_grad)
         old._ctx = self._ctx
-        if self._ctx is not None:
-            self._ctx._output_ref = weakref.ref(old)
         return old
 
     def __iadd__(self, other):

@@ -88,9 +88,9 @@ class trace_backward:
         return False
 
     # ------------------------------------------------ called by the engine
-    def record(self, fn, grad_out: Tensor, parent_grads) -> None:
-        """One operation's backward just ran (``autograd.backward`` calls this)."""
-        output = fn.output
+    def record(self, output: Tensor, grad_out: Tensor, parent_grads) -> None:
+        """The rule of the op that made ``output`` just ran (``autograd.backward`` calls this)."""
+        fn = output._ctx
         step = TraceStep(
             index=len(self.steps),
             op=fn.name,
