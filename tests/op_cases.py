@@ -758,6 +758,20 @@ def _torch_well(a):
     return a + a.shape[-1] * _torch().eye(a.shape[-1], dtype=a.dtype)
 
 
+def _svd_gauge_free(u, s, vh):
+    """A function of the SVD that no sign choice of the singular vectors changes:
+    squared entries, the first singular pair's outer product and the values."""
+    return (u * u) @ (vh * vh) + u[..., :, :1] * vh[..., :1, :] + s.sum()
+
+
+def _np_svd(a, full_matrices=False):
+    return np.linalg.svd(a, full_matrices=full_matrices)
+
+
+def _torch_svd(a, full_matrices=False):
+    return _torch().linalg.svd(a, full_matrices=full_matrices)
+
+
 def _int_index(x, values):
     return tg.tensor(np.array(values), dtype="int64", backend=x.xp)
 
@@ -860,6 +874,11 @@ MORE_OPS = [
     ("xp_linalg_qr_square_batched", lambda a: _xp(a).linalg.qr(a).R, [(2, 3, 3)], lambda a: np.linalg.qr(a)[1], lambda a: _torch().linalg.qr(a)[1], ()),
     ("xp_linalg_svdvals", lambda a: _xp(a).linalg.svdvals(a), [(3, 4)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
     ("xp_linalg_svd_values", lambda a: _xp(a).linalg.svd(a, full_matrices=False).S, [(2, 4, 3)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
+    ("xp_linalg_svd_tall", lambda a: _svd_gauge_free(*_xp(a).linalg.svd(a, full_matrices=False)), [(4, 3)], lambda a: _svd_gauge_free(*_np_svd(a)), lambda a: _svd_gauge_free(*_torch_svd(a)), ()),
+    ("xp_linalg_svd_wide_batched", lambda a: _svd_gauge_free(*_xp(a).linalg.svd(a, full_matrices=False)), [(2, 3, 4)], lambda a: _svd_gauge_free(*_np_svd(a)), lambda a: _svd_gauge_free(*_torch_svd(a)), ()),
+    ("xp_linalg_svd_square_full", lambda a: _svd_gauge_free(*_xp(a).linalg.svd(a)), [(3, 3)], lambda a: _svd_gauge_free(*_np_svd(a, True)), lambda a: _svd_gauge_free(*_torch_svd(a, True)), ()),
+    ("xp_linalg_svd_hvp", lambda a: tg.grad(_svd_gauge_free(*_xp(a).linalg.svd(a, full_matrices=False)).sum(), a, create_graph=True)[0], [(3, 4)], None, lambda a: _torch().autograd.grad(_svd_gauge_free(*_torch_svd(a)).sum(), a, create_graph=True)[0], ()),
+    ("xp_linalg_svdvals_hvp", lambda a: tg.grad((_xp(a).linalg.svdvals(a) ** 3).sum(), a, create_graph=True)[0], [(4, 3)], None, lambda a: _torch().autograd.grad((_torch().linalg.svdvals(a) ** 3).sum(), a, create_graph=True)[0], ()),
     ("xp_linalg_matrix_norms", lambda a: _xp(a).linalg.matrix_norm(a) + _xp(a).linalg.matrix_norm(a, ord="nuc") + _xp(a).linalg.matrix_norm(a, ord=2) + _xp(a).linalg.matrix_norm(a, ord=1) + _xp(a).linalg.matrix_norm(a, ord=float("inf")), [(3, 4)], lambda a: sum(np.linalg.norm(a, o) for o in ("fro", "nuc", 2, 1, np.inf)), lambda a: sum(_torch().linalg.matrix_norm(a, o) for o in ("fro", "nuc", 2, 1, float("inf"))), ("away",)),
     ("xp_linalg_trace_diagonal_outer_cross", lambda a, b: _xp(a).linalg.trace(a, offset=1) + _xp(a).linalg.diagonal(a).sum() + _xp(a).linalg.outer(a[0], b).sum() + _xp(a).linalg.cross(a, b).sum(), [(3, 3), (3,)], lambda a, b: np.trace(a, 1) + np.trace(a) + np.outer(a[0], b).sum() + np.cross(a, b).sum(), None, ()),
     ("xp_linalg_matrix_power", lambda a: _xp(a).linalg.matrix_power(a, 3) + _xp(a).linalg.matrix_power(_well(a), -2), [(3, 3)], lambda a: np.linalg.matrix_power(a, 3) + np.linalg.matrix_power(_np_well(a), -2), lambda a: _torch().linalg.matrix_power(a, 3) + _torch().linalg.matrix_power(_torch_well(a), -2), ()),

@@ -174,3 +174,15 @@ def test_tensor_of_python_ints_is_a_class_target():
     logits = tg.tensor(np.zeros((3, 3)), requires_grad=True)
     loss = tg.nn.functional.cross_entropy(logits, targets)
     assert abs(loss.item() - math.log(3)) < 1e-12
+
+
+def test_full_svd_of_a_non_square_matrix_refuses_a_gradient_through_its_vectors():
+    xp = tg.array_namespace("numpy")
+    a = xp.asarray(np.random.default_rng(0).standard_normal((4, 3)))
+    a.requires_grad = True
+    u, s, vh = xp.linalg.svd(a)  # full_matrices=True: U is 4 x 4, its last column not unique
+    assert u.shape == (4, 4) and vh.shape == (3, 3)
+    (grad,) = tg.grad(s.sum(), a)  # the singular values keep their derivative
+    np.testing.assert_allclose(grad.numpy(), u.numpy()[:, :3] @ vh.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="full_matrices=False"):
+        tg.grad(u.sum(), a)

@@ -62,6 +62,7 @@ def test_every_op_has_a_case():
     for case in CASES:
         covered |= op_names(case.fn(*_inputs(case, "numpy")))
     missing = set(Function.builtins) - covered  # the library's own ops (tests define others)
+    missing.discard("NoDerivative")  # its rule raises: test_array_api checks that it does
     assert not missing, f"ops without a test case: {sorted(missing)}"
 
 

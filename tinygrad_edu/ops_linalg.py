@@ -153,22 +153,98 @@ class EighVectors(Function):
         return (out @ inner @ out.mT,)
 
 
-class SvdVals(Function):
-    """s = singular values of A (descending);  dL/dA = U diag(g) V^T (reduced SVD).
+class _SvdFactor(Function):
+    """One factor of the reduced SVD A = U diag(S) Vh (A of shape (..., m, n), k = min(m, n)).
 
-    U and V enter the rule as constants: first derivatives are exact,
-    second derivatives of svdvals are not recorded.
+    The rule of each factor is the part of PyTorch's ``svd_backward`` that its
+    own gradient feeds (that rule is linear in (gU, gS, gVh), so it splits, as
+    QR's does). The other factors enter as recorded ops, so second derivatives
+    work. U and Vh have a derivative only for distinct singular values (and,
+    where m != n, nonzero ones): otherwise ``E`` below has zeros and the
+    gradient is inf/NaN, as in PyTorch. ``factors`` (the forward's own SVD,
+    optional) spares recomputing it when the three factors are made together.
     """
 
     rules_on_tensors = True
 
-    def forward(self, xp, a):
-        u, s, vh = xp.linalg.svd(a, full_matrices=False)
-        self.u, self.vh = u, vh
-        return s
+    def svd(self, xp, a, factors):
+        u, s, vh = xp.linalg.svd(a, full_matrices=False) if factors is None else factors
+        self.u, self.vh = u, vh  # for the plain rule of the singular values
+        return u, s, vh
+
+
+def _squared_gaps(s):
+    """E_ij = s_j^2 - s_i^2 off the diagonal and 1 on it (where skew(.) is 0)."""
+    s2 = s * s
+    eye = new_tensor(s.xp.eye(s.shape[-1], dtype=s.dtype))
+    return _row(s2) - _column(s2) + eye
+
+
+def _skew(m):
+    return m - m.mT
+
+
+class SvdVals(_SvdFactor):
+    """s = singular values of A (descending);  dL/dA = U diag(g) Vh."""
+
+    def forward(self, xp, a, factors=None):
+        return self.svd(xp, a, factors)[1]
 
     def backward(self, F, g, inputs, out):
-        return ((new_tensor(self.u) * _row(g)) @ new_tensor(self.vh),)
+        if F.recording:  # U and Vh recorded: the rule can be differentiated again
+            u, vh = SvdU.apply(inputs[0]), SvdVh.apply(inputs[0])
+        else:
+            u, vh = new_tensor(self.u), new_tensor(self.vh)
+        return ((u * _row(g)) @ vh,)
+
+
+class SvdU(_SvdFactor):
+    """U (..., m, k) of the reduced SVD; with J = skew(U^T g) / E * s_j (column j):
+    dL/dA = (U J + (I - U U^T) g diag(1/s)) Vh  (the middle term only when m > k)."""
+
+    def forward(self, xp, a, factors=None):
+        return self.svd(xp, a, factors)[0]
+
+    def backward(self, F, g, inputs, out):
+        a, u = inputs[0], out
+        s, vh = SvdVals.apply(a), SvdVh.apply(a)
+        inner = u @ (_skew(u.mT @ g) * _row(s) / _squared_gaps(s))
+        if a.shape[-2] > s.shape[-1]:  # tall: g's part outside U's columns
+            g_over_s = g / _row(s)
+            inner = inner + g_over_s - u @ (u.mT @ g_over_s)
+        return (inner @ vh,)
+
+
+class SvdVh(_SvdFactor):
+    """Vh (..., k, n) of the reduced SVD; with J = s_i (row i) * skew(Vh g^T) / E:
+    dL/dA = U (J Vh + diag(1/s) g (I - Vh^T Vh))  (the last term only when n > k)."""
+
+    def forward(self, xp, a, factors=None):
+        return self.svd(xp, a, factors)[2]
+
+    def backward(self, F, g, inputs, out):
+        a, vh = inputs[0], out
+        s, u = SvdVals.apply(a), SvdU.apply(a)
+        inner = (_column(s) * _skew(vh @ g.mT) / _squared_gaps(s)) @ vh
+        if a.shape[-1] > s.shape[-1]:  # wide: g's part outside Vh's rows
+            s_inv_g = g / _column(s)
+            inner = inner + s_inv_g - (s_inv_g @ vh.mT) @ vh
+        return (u @ inner,)
+
+
+class NoDerivative(Function):
+    """A value that has no derivative in its input: its rule raises ``message``.
+
+    For results that are computed but not differentiable (the extra columns of a
+    full SVD are not unique): a gradient through them is an error, not a silent 0.
+    """
+
+    def forward(self, xp, a, value, message):
+        self.message = message
+        return value
+
+    def backward(self, F, g, inputs, out):
+        raise ValueError(self.message)
 
 
 def _copy_lower_to_upper(m):

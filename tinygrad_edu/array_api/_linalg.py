@@ -3,8 +3,9 @@
 Differentiable on real floating inputs (ops_linalg.py): ``matmul, matrix_transpose,
 tensordot, vecdot, outer, trace, diagonal, cross, vector_norm, matrix_norm,
 matrix_power, solve, inv, det, slogdet`` (logabsdet), ``cholesky, eigh, eigvalsh``
-(values and vectors), ``qr`` (reduced, m >= n), ``svd`` (the singular values; U and Vh
-are plain), ``svdvals``. ``pinv`` and ``matrix_rank`` call the backend (plain Tensors).
+(values and vectors), ``qr`` (reduced, m >= n), ``svd`` (S, U and Vh; U and Vh of a
+full SVD of a non-square matrix refuse a gradient), ``svdvals``. ``pinv`` and
+``matrix_rank`` call the backend (plain Tensors).
 """
 
 from __future__ import annotations
@@ -131,10 +132,20 @@ class LinalgNamespace:
         return self._call("qr", x, mode=mode)
 
     def svd(self, x, /, *, full_matrices=True):
-        result = self._call("svd", x, full_matrices=full_matrices)
-        if self._tracked(x):
-            return SVDResult(result.U, ops_linalg.SvdVals.apply(x), result.Vh)
-        return result
+        if not self._tracked(x):
+            return self._call("svd", x, full_matrices=full_matrices)
+        reduced = self._standard.svd(x.data, full_matrices=False)
+        s = ops_linalg.SvdVals.apply(x, factors=reduced)
+        if not full_matrices or x.shape[-2] == x.shape[-1]:  # then full is the reduced SVD
+            u = ops_linalg.SvdU.apply(x, factors=reduced)
+            return SVDResult(u, s, ops_linalg.SvdVh.apply(x, factors=reduced))
+        full = self._standard.svd(x.data, full_matrices=True)
+        message = (
+            "linalg.svd: U and Vh of full_matrices=True for a non-square matrix have no "
+            "derivative (their extra columns are not unique); use full_matrices=False"
+        )
+        u, vh = (ops_linalg.NoDerivative.apply(x, f, message) for f in (full.U, full.Vh))
+        return SVDResult(u, s, vh)
 
     def svdvals(self, x, /):
         if self._tracked(x):
