@@ -872,6 +872,10 @@ MORE_OPS = [
     ("xp_linalg_eigh_vectors", lambda a: _xp(a).linalg.eigh(_sym(a)).eigenvectors ** 2, [(3, 3)], lambda a: np.linalg.eigh(0.5 * (a + a.T))[1] ** 2, lambda a: _torch().linalg.eigh(_sym(a))[1] ** 2, ()),
     ("xp_linalg_qr", lambda a: _xp(a).linalg.qr(a).Q * 2 + _xp(a).linalg.qr(a).R.sum(), [(4, 3)], lambda a: np.linalg.qr(a)[0] * 2 + np.linalg.qr(a)[1].sum(), lambda a: _torch().linalg.qr(a)[0] * 2 + _torch().linalg.qr(a)[1].sum(), ()),
     ("xp_linalg_qr_square_batched", lambda a: _xp(a).linalg.qr(a).R, [(2, 3, 3)], lambda a: np.linalg.qr(a)[1], lambda a: _torch().linalg.qr(a)[1], ()),
+    ("xp_linalg_qr_wide", lambda a: _xp(a).linalg.qr(a).Q * 2 + _xp(a).linalg.qr(a).R.sum(), [(3, 5)], lambda a: np.linalg.qr(a)[0] * 2 + np.linalg.qr(a)[1].sum(), lambda a: _torch().linalg.qr(a)[0] * 2 + _torch().linalg.qr(a)[1].sum(), ()),
+    ("xp_linalg_qr_wide_batched_r", lambda a: _xp(a).linalg.qr(a).R, [(2, 2, 4)], lambda a: np.linalg.qr(a)[1], lambda a: _torch().linalg.qr(a)[1], ()),
+    ("xp_linalg_qr_complete_tall_r", lambda a: _xp(a).linalg.qr(a, mode="complete").R, [(4, 2)], lambda a: np.linalg.qr(a, mode="complete")[1], None, ()),  # torch refuses this gradient
+    ("xp_linalg_qr_hvp", lambda a: tg.grad((_xp(a).linalg.qr(a).R ** 2).sum() + _xp(a).linalg.qr(a).Q.sum(), a, create_graph=True)[0], [(3, 4)], None, lambda a: _torch().autograd.grad((_torch().linalg.qr(a)[1] ** 2).sum() + _torch().linalg.qr(a)[0].sum(), a, create_graph=True)[0], ()),
     ("xp_linalg_svdvals", lambda a: _xp(a).linalg.svdvals(a), [(3, 4)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
     ("xp_linalg_svd_values", lambda a: _xp(a).linalg.svd(a, full_matrices=False).S, [(2, 4, 3)], lambda a: np.linalg.svd(a, compute_uv=False), lambda a: _torch().linalg.svdvals(a), ()),
     ("xp_linalg_svd_tall", lambda a: _svd_gauge_free(*_xp(a).linalg.svd(a, full_matrices=False)), [(4, 3)], lambda a: _svd_gauge_free(*_np_svd(a)), lambda a: _svd_gauge_free(*_torch_svd(a)), ()),

@@ -186,3 +186,16 @@ def test_full_svd_of_a_non_square_matrix_refuses_a_gradient_through_its_vectors(
     np.testing.assert_allclose(grad.numpy(), u.numpy()[:, :3] @ vh.numpy(), rtol=1e-12)
     with pytest.raises(ValueError, match="full_matrices=False"):
         tg.grad(u.sum(), a)
+
+
+def test_complete_qr_of_a_tall_matrix_refuses_a_gradient_through_q():
+    xp = tg.array_namespace("numpy")
+    a = xp.asarray(np.random.default_rng(1).standard_normal((4, 2)))
+    a.requires_grad = True
+    q, r = xp.linalg.qr(a, mode="complete")
+    assert q.shape == (4, 4) and r.shape == (4, 2)
+    np.testing.assert_allclose((q @ r).numpy(), a.numpy(), atol=1e-12)
+    (grad,) = tg.grad(r.sum(), a)  # R is the reduced R over zero rows: it keeps its derivative
+    assert np.isfinite(grad.numpy()).all()
+    with pytest.raises(ValueError, match="mode='reduced'"):
+        tg.grad(q.sum(), a)

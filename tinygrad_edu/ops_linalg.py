@@ -253,9 +253,40 @@ def _copy_lower_to_upper(m):
     return lower + lower.tril(-1).mT
 
 
+def _qr_grad(q, r, g_q, g_r):
+    """dL/dA for A = Q R with R square: with M = R gR^T - gQ^T Q,
+    dL/dA = (gQ + Q copyltu(M)) R^-T,  copyltu(M) = tril(M) + tril(M, -1)^T
+    (PyTorch's rule; ``g_q`` or ``g_r`` may be None, the rule is linear in them)."""
+    m = r @ g_r.mT if g_r is not None else None
+    if g_q is not None:
+        m = -(g_q.mT @ q) if m is None else m - g_q.mT @ q
+    grad = q @ _copy_lower_to_upper(m)
+    if g_q is not None:
+        grad = grad + g_q
+    return grad @ Inv.apply(r).mT
+
+
+def _qr_wide_grad(a, q, r, g_q, g_r):
+    """A (m x n, m < n) = [X | Y] with X square: X = Q U and Y = Q V for R = [U | V].
+    Then dL/dY = Q gV, and dL/dX is the square rule with gQ + Y gV^T for gQ and gU for gR."""
+    k = a.shape[-2]
+    y = a[..., :, k:]
+    g_x_q = g_q
+    g_y = None
+    g_u = None
+    if g_r is not None:
+        g_u, g_v = g_r[..., :, :k], g_r[..., :, k:]
+        g_x_q = y @ g_v.mT if g_q is None else g_q + y @ g_v.mT
+        g_y = q @ g_v
+    g_x = _qr_grad(q, r[..., :, :k], g_x_q, g_u)
+    if g_y is None:
+        g_y = new_tensor(a.xp.zeros(y.shape, dtype=y.dtype))
+    return _op["Concat"].apply(g_x, g_y, axis=a.ndim - 1)
+
+
 class QrQ(Function):
-    """Q of the reduced QR decomposition A = Q R (A of shape (..., m, n), m >= n);
-    with M = -gQ^T Q:  dL/dA = (gQ + Q copyltu(M)) R^-T,  copyltu(M) = tril(M) + tril(M, -1)^T.
+    """Q of the reduced QR decomposition A = Q R (A of shape (..., m, n));
+    dL/dA from gQ alone (``_qr_grad``, or ``_qr_wide_grad`` for m < n).
 
     Together with ``QrR``'s rule this is PyTorch's (linear in (gQ, gR), so it splits)."""
 
@@ -265,14 +296,15 @@ class QrQ(Function):
         return xp.linalg.qr(a).Q
 
     def backward(self, F, g, inputs, out):
-        r = QrR.apply(inputs[0])
-        m = -(g.mT @ out)
-        return ((g + out @ _copy_lower_to_upper(m)) @ Inv.apply(r).mT,)
+        a = inputs[0]
+        r = QrR.apply(a)
+        if a.shape[-2] < a.shape[-1]:
+            return (_qr_wide_grad(a, out, r, g, None),)
+        return (_qr_grad(out, r, g, None),)
 
 
 class QrR(Function):
-    """R of the reduced QR decomposition A = Q R (m >= n);
-    with M = R gR^T:  dL/dA = Q copyltu(M) R^-T."""
+    """R of the reduced QR decomposition A = Q R;  dL/dA from gR alone (see ``QrQ``)."""
 
     rules_on_tensors = True
 
@@ -280,9 +312,11 @@ class QrR(Function):
         return xp.linalg.qr(a).R
 
     def backward(self, F, g, inputs, out):
-        q = QrQ.apply(inputs[0])
-        m = out @ g.mT
-        return (q @ _copy_lower_to_upper(m) @ Inv.apply(out).mT,)
+        a = inputs[0]
+        q = QrQ.apply(a)
+        if a.shape[-2] < a.shape[-1]:
+            return (_qr_wide_grad(a, q, out, None, g),)
+        return (_qr_grad(q, out, None, g),)
 
 
 # ------------------------------------------------------------ composites

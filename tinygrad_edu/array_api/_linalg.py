@@ -3,7 +3,7 @@
 Differentiable on real floating inputs (ops_linalg.py): ``matmul, matrix_transpose,
 tensordot, vecdot, outer, trace, diagonal, cross, vector_norm, matrix_norm,
 matrix_power, solve, inv, det, slogdet`` (logabsdet), ``cholesky, eigh, eigvalsh``
-(values and vectors), ``qr`` (reduced, m >= n), ``svd`` (S, U and Vh; U and Vh of a
+(values and vectors), ``qr`` (reduced), ``svd`` (S, U and Vh; U and Vh of a
 full SVD of a non-square matrix refuse a gradient), ``svdvals``. ``pinv`` and
 ``matrix_rank`` call the backend (plain Tensors).
 """
@@ -127,9 +127,21 @@ class LinalgNamespace:
         return self._call("eigvalsh", x)
 
     def qr(self, x, /, *, mode="reduced"):
-        if self._tracked(x) and mode == "reduced" and x.shape[-2] >= x.shape[-1]:
+        if not self._tracked(x) or mode not in ("reduced", "complete"):
+            return self._call("qr", x, mode=mode)
+        m, n = x.shape[-2:]
+        if mode == "reduced" or m <= n:  # then complete is the reduced decomposition
             return QRResult(ops_linalg.QrQ.apply(x), ops_linalg.QrR.apply(x))
-        return self._call("qr", x, mode=mode)
+        # complete, m > n: R is the reduced R over m - n zero rows; Q's extra columns are not unique
+        full_q = self._standard.qr(x.data, mode="complete").Q
+        message = (
+            "linalg.qr: Q of mode='complete' for a tall matrix has no derivative (its "
+            "extra columns are not unique); use mode='reduced'"
+        )
+        r = ops_linalg.QrR.apply(x)
+        zeros = self._parent.zeros(x.shape[:-2] + (m - n, n), dtype=x.dtype, device=x.device)
+        r = self._parent.concat([r, zeros], axis=-2)
+        return QRResult(ops_linalg.NoDerivative.apply(x, full_q, message), r)
 
     def svd(self, x, /, *, full_matrices=True):
         if not self._tracked(x):
