@@ -868,6 +868,18 @@ MORE_OPS = [
     ("xp_linalg_det_hvp", lambda a: tg.grad(_xp(a).linalg.det(a), a, create_graph=True)[0], [(3, 3)], None, lambda a: _torch().autograd.grad(_torch().linalg.det(a), a, create_graph=True)[0], ()),
     ("xp_linalg_slogdet_hvp", lambda a: tg.grad(_xp(a).linalg.slogdet(_well(a)).logabsdet, a, create_graph=True)[0], [(3, 3)], None, lambda a: _torch().autograd.grad(_torch().linalg.slogdet(_torch_well(a))[1], a, create_graph=True)[0], ()),
     ("xp_linalg_norm_hvp", lambda a: tg.grad(_xp(a).linalg.vector_norm(a) + _xp(a).linalg.matrix_norm(a), a, create_graph=True)[0], [(3, 3)], None, lambda a: _torch().autograd.grad(_torch().linalg.vector_norm(a) + _torch().linalg.matrix_norm(a), a, create_graph=True)[0], ()),
+    ("cumprod_zeros", lambda x: x.cumprod(1), [(3, 5)], lambda x: np.cumprod(x, 1), lambda x: x.cumprod(1), ("zeros",)),
+    ("cumprod_zeros_axis0_flat", lambda x: x.cumprod(0) + x.cumprod().reshape(x.shape), [(6, 2)], lambda x: np.cumprod(x, 0) + np.cumprod(x).reshape(x.shape), lambda x: x.cumprod(0) + x.flatten().cumprod(0).reshape(x.shape), ("zeros",)),
+    ("cumprod_zeros_broadcast", lambda a, b: (a * b).cumprod(-1), [(2, 1, 4), (3, 1)], lambda a, b: np.cumprod(a * b, -1), lambda a, b: (a * b).cumprod(-1), ("zeros", "real")),
+    ("xp_cumulative_prod_zeros_initial", lambda x: _xp(x).cumulative_prod(x, axis=0, include_initial=True), [(4, 3)], lambda x: np.concatenate([np.ones((1, 3)), np.cumprod(x, 0)], 0), None, ("zeros",)),
+    ("cumprod_zeros_grad_of_grad", lambda x: tg.grad((x.cumprod(1) ** 2).sum(), x, create_graph=True)[0], [(3, 5)], None, lambda x: _torch().autograd.grad((x.cumprod(1) ** 2).sum(), x, create_graph=True)[0], ("zeros",)),
+    ("prod_zeros", lambda x: x.prod(axis=1) + x.prod(axis=(0, 2), keepdims=True).sum(), [(2, 5, 3)], lambda x: np.prod(x, 1) + np.prod(x, (0, 2), keepdims=True).sum(), lambda x: x.prod(1) + x.prod(0, keepdim=True).prod(2, keepdim=True).sum(), ("zeros",)),
+    ("prod_zeros_grad_of_grad", lambda x: tg.grad(x.prod(axis=0).sum() + x.prod(), x, create_graph=True)[0], [(4, 2)], None, lambda x: _torch().autograd.grad(x.prod(0).sum() + x.prod(), x, create_graph=True)[0], ("zeros",)),
+    ("xp_prod_zeros", lambda x: _xp(x).prod(x, axis=-1), [(3, 4)], lambda x: np.prod(x, -1), None, ("zeros",)),
+    ("cummax", lambda x: x.cummax(1).values, [(3, 5)], lambda x: np.maximum.accumulate(x, 1), lambda x: x.cummax(1).values, ()),
+    ("cummin_neg_axis", lambda x: tg.cummin(x, -2).values, [(2, 4, 3)], lambda x: np.minimum.accumulate(x, 1), lambda x: _torch().cummin(x, -2).values, ()),
+    ("cummax_0d", lambda x: x.cummax(0).values * 2, [()], lambda x: x * 2, lambda x: x.cummax(0).values * 2, ()),
+    ("cummax_grad_of_grad", lambda x: tg.grad((x.cummax(0).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(), x, create_graph=True)[0], [(6,)], None, lambda x: _torch().autograd.grad((x.cummax(0).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(), x, create_graph=True)[0], ()),
     ("cumsum_grad_of_grad", lambda x: tg.grad((x.cumsum(0) ** 3).sum(), x, create_graph=True)[0], [(4,)], None, lambda x: _torch().autograd.grad((x.cumsum(0) ** 3).sum(), x, create_graph=True)[0], ()),
 ]
 

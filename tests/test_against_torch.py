@@ -107,3 +107,54 @@ def test_mlp_hessian_vector_product_matches_torch():
     thvp = torch.autograd.grad(tdot, tws)
     for ours, theirs in zip(hvp, thvp):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def _ties_nan_and_edges():
+    """Inputs where torch's choice of index matters: ties, NaN, -0.0, 0-d, empty axes."""
+    rng = np.random.default_rng(11)
+    ties = rng.integers(-2, 3, (4, 7)).astype(np.float64)
+    with_nan = ties.copy()
+    with_nan[1, 2] = with_nan[1, 5] = with_nan[3, 0] = np.nan
+    signed_zeros = np.array([[0.0, -0.0, 0.0, -0.0], [-0.0, 0.0, -0.0, 1.0]])
+    return [
+        (ties, 1), (ties, 0), (ties, -1), (with_nan, 1), (with_nan, 0), (signed_zeros, 1),
+        (np.array(2.5), 0), (np.array(2.5), -1), (np.zeros((0, 3)), 0), (np.zeros((2, 0)), 1),
+        (np.zeros((3, 0)), 0),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["cummax", "cummin"])
+def test_cummax_cummin_ties_nan_and_empty_match_torch(name, backend_name, xp):
+    for values, axis in _ties_nan_and_edges():
+        x = tg.tensor(values, backend=backend_name, requires_grad=True)
+        tx = torch.tensor(values, requires_grad=True)
+        ours, theirs = getattr(x, name)(axis), getattr(torch, name)(tx, axis)
+        assert type(ours).__name__ == name and ours._fields == ("values", "indices")
+        assert ours.indices.tolist() == theirs.indices.tolist(), (values, axis)
+        assert ours.indices.numpy().dtype == np.int64 and not ours.indices.requires_grad
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.detach().numpy())
+        # gradients go to the index each output came from; second derivatives too
+        weight = np.random.default_rng(1).standard_normal(values.shape)
+        (g,) = tg.grad((ours.values**2 * tg.tensor(weight, backend=backend_name)).sum(), x,
+                       create_graph=True)  # fmt: skip
+        (tgrad,) = torch.autograd.grad((theirs.values**2 * torch.tensor(weight)).sum(), tx,
+                                       create_graph=True)  # fmt: skip
+        np.testing.assert_allclose(g.numpy(), tgrad.detach().numpy(), rtol=1e-10)
+        if values.size and not np.isnan(values).any():
+            (h,) = tg.grad(g.sum(), x)
+            (th,) = torch.autograd.grad(tgrad.sum(), tx)
+            np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-10)
+
+
+def test_cummax_on_integers_and_bad_axes_as_torch(backend_name, xp):
+    values = np.array([[3, -1, 3, 7, 7], [0, 0, -5, 2, 2]], dtype=np.int32)
+    for name in ("cummax", "cummin"):
+        ours = getattr(tg, name)(tg.tensor(values, backend=backend_name), 1)
+        theirs = getattr(torch, name)(torch.tensor(values), 1)
+        assert ours.values.tolist() == theirs.values.tolist()
+        assert ours.indices.tolist() == theirs.indices.tolist()
+        assert ours.values.numpy().dtype == np.int32
+    with pytest.raises(ValueError, match="axis 1 is out of range for a tensor with 0 dim"):
+        tg.tensor(1.0).cummax(1)
+    with pytest.raises(ValueError, match="out of range"):
+        tg.tensor(values).cummin(2)

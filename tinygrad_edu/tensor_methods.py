@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections import namedtuple
 
 from . import array_api, autograd, backend, ops_elementwise, ops_reduce, ops_shape
 from .function import Function, is_tensor, new_tensor, thread_mode
 
 _op = Function.registry  # built-in ops by name (Where, Index, Concat, Maximum from ops.py)
+
+# What cummax and cummin return, as torch.return_types: (values, indices) with names.
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -414,6 +419,30 @@ class TensorMethods:
         """Running products along ``axis`` (the flattened tensor when None)."""
         x, axis = self._scan_input(axis)
         return ops_reduce.CumProd.apply(x, axis=axis, include_initial=False)
+
+    def cummax(self, axis):
+        """``(values, indices)``: the running maximum along ``axis`` and where each came from,
+        as ``torch.cummax`` (of equal values the latest; from a NaN on, NaN and the latest
+        NaN). Values are differentiable: each gradient goes to the entry it came from."""
+        return self._running_extreme(axis, True)
+
+    def cummin(self, axis):
+        """``(values, indices)``: the running minimum along ``axis``, as ``torch.cummin``."""
+        return self._running_extreme(axis, False)
+
+    def _running_extreme(self, axis, largest):
+        if self.ndim == 0:
+            _axes(axis, 0)  # a 0-d tensor takes axis 0 or -1, as in torch
+        x = self.reshape(1) if self.ndim == 0 else self
+        axis = _axis(axis, x.ndim)
+        if self.xp.isdtype(self.dtype, "complex floating"):
+            raise TypeError(f"cummax/cummin need real numbers, got {self.dtype}")
+        indices = backend.running_extreme_indices(x.xp, x.data, axis, largest)
+        values = ops_shape.TakeAlongAxis.apply(x, indices, axis=axis)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), self.xp.reshape(indices, ())
+        result = CummaxResult if largest else CumminResult
+        return result(values, new_tensor(indices))
 
     def logcumsumexp(self, axis=None):
         """log(cumsum(exp(x))), shifted by the (constant) max along ``axis``: no overflow."""
