@@ -880,6 +880,7 @@ MORE_OPS = [
     ("cummin_neg_axis", lambda x: tg.cummin(x, -2).values, [(2, 4, 3)], lambda x: np.minimum.accumulate(x, 1), lambda x: _torch().cummin(x, -2).values, ()),
     ("cummax_0d", lambda x: x.cummax(0).values * 2, [()], lambda x: x * 2, lambda x: x.cummax(0).values * 2, ()),
     ("cummax_grad_of_grad", lambda x: tg.grad((x.cummax(0).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(), x, create_graph=True)[0], [(6,)], None, lambda x: _torch().autograd.grad((x.cummax(0).values ** 3).sum() + (x.cummin(0)[0] ** 2).sum(), x, create_graph=True)[0], ()),
+    ("xp_diff", lambda x, p: _xp(x).diff(x, axis=0, n=2) * 2 + _xp(x).diff(x, prepend=p).sum(), [(4, 3), (4, 1)], lambda x, p: np.diff(x, 2, 0) * 2 + np.diff(x, prepend=p).sum(), lambda x, p: _torch().diff(x, 2, 0) * 2 + _torch().diff(x, prepend=p).sum(), ()),
     ("cumsum_grad_of_grad", lambda x: tg.grad((x.cumsum(0) ** 3).sum(), x, create_graph=True)[0], [(4,)], None, lambda x: _torch().autograd.grad((x.cumsum(0) ** 3).sum(), x, create_graph=True)[0], ()),
 ]
 

@@ -174,3 +174,27 @@ def test_tensor_of_python_ints_is_a_class_target():
     logits = tg.tensor(np.zeros((3, 3)), requires_grad=True)
     loss = tg.nn.functional.cross_entropy(logits, targets)
     assert abs(loss.item() - math.log(3)) < 1e-12
+
+
+def test_integer_sums_and_products_have_the_standards_dtype(txp):
+    """Sums and products of integers in the default integer dtype of their kind (the
+    standard; torch sums unsigned ones in int64), wrapping as the backend does."""
+    small = txp.asarray([200, 200, 3], dtype=txp.uint8)
+    signed = txp.asarray([100, 100, 3], dtype=txp.int8)
+    for x, dtype in ((small, txp.uint64), (signed, txp.int64)):
+        for out in (txp.sum(x), x.sum(), txp.prod(x), x.prod(), txp.cumulative_sum(x), x.cumsum()):
+            assert out.dtype == dtype
+    assert txp.sum(small).tolist() == 403 and signed.cumprod(0).tolist() == [100, 10000, 30000]
+    assert (small + small).tolist() == [144, 144, 6]  # elementwise: wraps in uint8
+    top = txp.asarray([2**63 - 1, 1], dtype=txp.int64)
+    assert txp.sum(top).tolist() == -(2**63)
+
+
+def test_a_nan_gradient_stays_in_its_own_entry_through_integer_indexing(txp):
+    """The scatter-add of integer indexing's gradient (array_api_strict: the standard
+    fallback) adds a NaN only where it belongs, not into every entry."""
+    x = txp.asarray([1.0, 2.0, 3.0])
+    x.requires_grad_()
+    picked = x[txp.asarray([0, 0, 2])] * txp.asarray([float("nan"), 1.0, 1.0])
+    (grad,) = tg.grad(txp.sum(picked), x)
+    assert np.isnan(grad.tolist()[0]) and grad.tolist()[1:] == [0.0, 1.0]

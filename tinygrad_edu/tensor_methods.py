@@ -403,6 +403,8 @@ class TensorMethods:
         data = self.data
         if axis is None:
             data, axis = self.xp.reshape(data, (-1,)), 0
+        if data.ndim and data.shape[_axis(axis, data.ndim)] == 0:
+            raise ValueError(f"argmin over an empty axis of a tensor of shape {self.shape}")
         return _plain(self, self.xp.argmin(data, axis=axis, keepdims=keepdims))
 
     def _scan_input(self, axis):
@@ -447,6 +449,8 @@ class TensorMethods:
     def logcumsumexp(self, axis=None):
         """log(cumsum(exp(x))), shifted by the (constant) max along ``axis``: no overflow."""
         x, axis = self._scan_input(axis)
+        if x.size == 0:
+            return x * 1.0  # the empty result, as in PyTorch
         xp = x.xp
         shift = xp.max(x.data, axis=axis, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))
