@@ -145,8 +145,19 @@ def test_an_older_node_refuses_backward_after_an_inplace_write():
     y = a * 1.0
     z = y * y  # saves y
     y += 1.0
-    with pytest.raises(RuntimeError, match="modified in place"):
+    with pytest.raises(RuntimeError, match=r"modified in place .*by an in-place operator"):
         z.sum().backward()
+    w = a * 1.0
+    v = w * w
+    w[0] = 3.0
+    with pytest.raises(RuntimeError, match=r"by an assignment x\[index\] = value\)"):
+        v.sum().backward()
+    weight = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    square = weight * weight
+    (weight * 1.0).sum().backward()
+    tg.optim.SGD([weight], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"by optimizer\.step\(\)\)"):
+        square.sum().backward()
 
 
 def test_array_object_conversions_and_operators(txp):

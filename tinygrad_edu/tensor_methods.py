@@ -174,16 +174,17 @@ class TensorMethods:
             result._ctx._output_ref = weakref.ref(self)
         return self
 
-    def _old_value(self):
-        """``self`` before an in-place write, as a Tensor of its own (nodes that used
-        ``self`` earlier will refuse a backward pass: their saved value is replaced)."""
+    def _old_value(self, what="an in-place operator such as x += y"):
+        """``self`` before an in-place write (``what``, for error messages), as a Tensor of
+        its own (nodes that used ``self`` earlier will refuse a backward pass: their saved
+        value is replaced)."""
         if self.requires_grad and self._ctx is None and thread_mode.grad_enabled:
             raise RuntimeError(
                 "a leaf tensor that requires grad is being used in an in-place operation; "
                 "use an out-of-place form (x = x + y) or wrap it in tg.no_grad()"
             )
         if self.requires_grad:
-            autograd.mark_written_in_place([self])
+            autograd.mark_written_in_place([self], by=what)
         if not thread_mode.grad_enabled:
             return new_tensor(self.data)
         old = new_tensor(self.data, self.requires_grad)
@@ -239,7 +240,8 @@ class TensorMethods:
             if is_tensor(value) or isinstance(value, (bool, int, float, complex))
             else (type(self)(value, backend=self.xp, device=self.device))
         )
-        self._rebind(ops_shape.SetItem.apply(self._old_value(), value, index=normalized))
+        old = self._old_value("an assignment x[index] = value")
+        self._rebind(ops_shape.SetItem.apply(old, value, index=normalized))
 
     # ------------------------------------------------------------ elementwise math
     def tan(self):
