@@ -152,7 +152,7 @@ def test_an_older_node_refuses_backward_after_an_inplace_write():
     w[0] = 3.0
     with pytest.raises(RuntimeError, match=r"by an assignment x\[index\] = value\)"):
         v.sum().backward()
-    weight = tg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    weight = tg.nn.Parameter(tg.tensor(np.array([1.0, 2.0])))
     square = weight * weight
     (weight * 1.0).sum().backward()
     tg.optim.SGD([weight], lr=0.1).step()
