@@ -272,9 +272,9 @@ def plain_backward(roots, root_grads, retain_graph):
 
 
 # ------------------------------------------------------------ in-place writes
-def mark_written_in_place(tensors, by=None) -> None:
+def mark_written_in_place(tensors, by="optimizer.step()") -> None:
     """Record that the arrays of ``tensors`` were just overwritten in place (a step, or
-    ``by`` a Tensor's in-place operation, which the error message then names).
+    what ``by`` names: the stale-graph error repeats it).
 
     Every node keeps the arrays of its inputs. A node created before this
     moment that holds such an array (through the tensor itself or another
@@ -285,29 +285,23 @@ def mark_written_in_place(tensors, by=None) -> None:
     """
     mark = next(sequence)
     for tensor in tensors:
-        _written_arrays[id(tensor.data)] = mark
-        if by is not None:
-            _written_by[id(tensor.data)] = (mark, by)
+        _written_arrays[id(tensor.data)] = (mark, by)
     ProcessMode.last_write = mark
 
 
-# id(array) -> the sequence number of its latest in-place write. An id reused by
+# id(array) -> (the sequence number of its latest in-place write, what wrote). An id reused by
 # a later array can only meet nodes created after that array, all newer than the mark.
 _written_arrays: dict = {}
-_written_by: dict = {}  # id(array) -> (mark, what wrote it) for writes not by an optimizer
 
 
 def _check_inputs_unchanged(fn):
     for array in fn.inputs or ():
-        if _written_arrays.get(id(array), 0) > fn.sequence:
+        if _written_arrays.get(id(array), (0,))[0] > fn.sequence:
             shape = tuple(getattr(array, "shape", ()))
-            mark, by = _written_by.get(id(array), (None, None))
-            by = by if mark == _written_arrays[id(array)] else "optimizer.step()"
             raise RuntimeError(
                 f"an input of shape {shape} that {fn.name} used in the forward pass was "
-                f"modified in place afterwards (by {by}), so this graph's saved "
-                "values are stale; compute the forward pass again after the "
-                + ("step" if by == "optimizer.step()" else "change, or use an out-of-place form")
+                f"modified in place afterwards (by {_written_arrays[id(array)][1]}), so this "
+                "graph's saved values are stale; compute the forward pass again after that write"
             )
 
 
