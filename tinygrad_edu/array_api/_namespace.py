@@ -376,7 +376,8 @@ class ArrayNamespace:
     def diff(self, x, /, *, axis=-1, n=1, prepend=None, append=None):
         """``n``-th forward differences along ``axis``, after ``prepend``/``append``."""
         if not self._tracked(x, prepend, append):
-            return self._call("diff", x, axis=axis, n=n, prepend=prepend, append=append)
+            ends = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+            return self._call("diff", x, axis=axis, n=n, **ends)  # NumPy's takes None as data
         if not isinstance(n, int) or n < 0:
             raise ValueError(f"diff needs a non-negative integer n, got {n!r}")
         x = self._tensor(x)
