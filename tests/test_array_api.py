@@ -187,14 +187,17 @@ def test_tensor_of_python_ints_is_a_class_target():
     assert abs(loss.item() - math.log(3)) < 1e-12
 
 
-def test_integer_sums_and_products_have_the_standards_dtype(txp):
-    """Sums and products of integers in the default integer dtype of their kind (the
-    standard; torch sums unsigned ones in int64), wrapping as the backend does."""
+def test_integer_sums_and_products_have_the_standards_dtype(txp, backend_name):
+    """Sums and products of integers, and their scans, in the default integer dtype of
+    their kind (the standard; torch keeps its own int64 for unsigned ones), wrapping as
+    the backend does."""
     small = txp.asarray([200, 200, 3], dtype=txp.uint8)
     signed = txp.asarray([100, 100, 3], dtype=txp.int8)
-    for x, dtype in ((small, txp.uint64), (signed, txp.int64)):
+    unsigned_sum = txp.int64 if backend_name == "torch" else txp.uint64
+    for x, dtype in ((small, unsigned_sum), (signed, txp.int64)):
         for out in (txp.sum(x), x.sum(), txp.prod(x), x.prod(), txp.cumulative_sum(x), x.cumsum()):
             assert out.dtype == dtype
+        assert txp.cumulative_prod(x).dtype == x.cumprod(0).dtype == dtype
     assert txp.sum(small).tolist() == 403 and signed.cumprod(0).tolist() == [100, 10000, 30000]
     assert (small + small).tolist() == [144, 144, 6]  # elementwise: wraps in uint8
     top = txp.asarray([2**63 - 1, 1], dtype=txp.int64)

@@ -127,7 +127,8 @@ class CumProd(Function):
 
     def forward(self, xp, x, axis, include_initial):
         self.axis, self.include_initial = axis, include_initial
-        return xp.cumulative_prod(x, axis=axis, include_initial=include_initial)
+        dtype = backend.product_dtype(xp, x)  # integers: as the backend's prod (JAX keeps int8)
+        return xp.cumulative_prod(x, axis=axis, include_initial=include_initial, dtype=dtype)
 
     def backward(self, F, g, inputs, out):
         x, axis = inputs[0], self.axis

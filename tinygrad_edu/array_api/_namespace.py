@@ -357,6 +357,8 @@ class ArrayNamespace:
 
     def _scan(self, name, op, x, axis, dtype, include_initial):
         if not self._tracked(x):
+            if dtype is None and op is ops_reduce.CumProd:  # integers: as prod (JAX keeps int8)
+                dtype = backend.product_dtype(self._xp, self._tensor(x).data)
             return self._call(name, x, axis=axis, dtype=dtype, include_initial=include_initial)
         if dtype is not None and dtype != x.dtype:
             x = x.astype(dtype)

@@ -7,6 +7,7 @@ standard fallback (the layout of ``kernels.py``).
   repeated indices (through ``index_add``'s flat scatter-add);
 * ``running_extreme_indices``: where the running maximum or minimum came from
   (torch's ``cummax``/``cummin`` indices);
+* ``product_dtype``: the dtype of integer products, for ``cumulative_prod``;
 * ``all_nonzero``: whether an array has no zero (the exact gradients of
   ``prod`` and ``cumprod`` take a longer way where it has);
 * ``compat_namespace``: the namespace whose functions follow the standard most
@@ -69,6 +70,15 @@ def running_extreme_indices(xp, x, axis: int, largest: bool):
         )
         shift *= 2
     return indices
+
+
+def product_dtype(xp, array):
+    """The dtype of the backend's ``prod`` of an integer ``array`` (the standard's: the
+    default integer dtype of its kind; torch's own elsewhere), None for other dtypes:
+    ``cumulative_prod`` then agrees with ``prod`` on every backend (JAX's keeps int8)."""
+    if not xp.isdtype(array.dtype, "integral"):
+        return None
+    return xp.prod(xp.ones((1,), dtype=array.dtype, device=device_of(array))).dtype
 
 
 def all_nonzero(xp, array) -> bool:
