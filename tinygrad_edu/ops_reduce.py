@@ -143,5 +143,6 @@ class CumProd(Function):
         else:
             ones = x.xp.ones_like(x.data[_along(axis, 0, 1)])
             before = _op["Concat"].apply(new_tensor(ones), out[_along(axis, 0, n - 1)], axis=axis)
+        # b_i = x_{i+1}; the scan never reads the last entry (past the end), any value does
         following = _op["Concat"].apply(x[_along(axis, 1, n)], x[_along(axis, n - 1, n)], axis=axis)
         return (before * _reverse_linear_scan(g, following, axis),)
