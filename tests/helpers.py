@@ -9,7 +9,8 @@ def make_input(shape, backend, domain="real", seed=0, requires_grad=True):
     """A float64 tensor on ``backend`` whose values suit the op's domain.
 
     ``real``: normal values; ``away``: |x| in [0.2, 2] with random sign (away
-    from the kinks of abs, relu, clip, max); ``positive``: in [0.5, 2].
+    from the kinks of abs, relu, clip, max); ``positive``: in [0.5, 2]; ``zeros``:
+    normal values with every third entry (flat positions 1, 4, 7, ...) exactly 0.
     """
     rng = np.random.default_rng(seed)
     if domain == "positive":
@@ -18,6 +19,8 @@ def make_input(shape, backend, domain="real", seed=0, requires_grad=True):
         values = rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
     else:
         values = rng.standard_normal(shape)
+    if domain == "zeros":
+        values = np.where(np.arange(values.size).reshape(shape) % 3 == 1, 0.0, values)
     return tg.tensor(
         np.asarray(values, dtype=np.float64), backend=backend, requires_grad=requires_grad
     )

@@ -145,8 +145,19 @@ def test_an_older_node_refuses_backward_after_an_inplace_write():
     y = a * 1.0
     z = y * y  # saves y
     y += 1.0
-    with pytest.raises(RuntimeError, match="modified in place"):
+    with pytest.raises(RuntimeError, match=r"modified in place .*by an in-place operator"):
         z.sum().backward()
+    w = a * 1.0
+    v = w * w
+    w[0] = 3.0
+    with pytest.raises(RuntimeError, match=r"by an assignment x\[index\] = value\)"):
+        v.sum().backward()
+    weight = tg.nn.Parameter(tg.tensor(np.array([1.0, 2.0])))
+    square = weight * weight
+    (weight * 1.0).sum().backward()
+    tg.optim.SGD([weight], lr=0.1).step()
+    with pytest.raises(RuntimeError, match=r"by optimizer\.step\(\)\)"):
+        square.sum().backward()
 
 
 def test_array_object_conversions_and_operators(txp):
@@ -199,3 +210,30 @@ def test_complete_qr_of_a_tall_matrix_refuses_a_gradient_through_q():
     assert np.isfinite(grad.numpy()).all()
     with pytest.raises(ValueError, match="mode='reduced'"):
         tg.grad(q.sum(), a)
+
+
+def test_integer_sums_and_products_have_the_standards_dtype(txp, backend_name):
+    """Sums and products of integers, and their scans, in the default integer dtype of
+    their kind (the standard; torch keeps its own int64 for unsigned ones), wrapping as
+    the backend does."""
+    small = txp.asarray([200, 200, 3], dtype=txp.uint8)
+    signed = txp.asarray([100, 100, 3], dtype=txp.int8)
+    unsigned_sum = txp.int64 if backend_name == "torch" else txp.uint64
+    for x, dtype in ((small, unsigned_sum), (signed, txp.int64)):
+        for out in (txp.sum(x), x.sum(), txp.prod(x), x.prod(), txp.cumulative_sum(x), x.cumsum()):
+            assert out.dtype == dtype
+        assert txp.cumulative_prod(x).dtype == x.cumprod(0).dtype == dtype
+    assert txp.sum(small).tolist() == 403 and signed.cumprod(0).tolist() == [100, 10000, 30000]
+    assert (small + small).tolist() == [144, 144, 6]  # elementwise: wraps in uint8
+    top = txp.asarray([2**63 - 1, 1], dtype=txp.int64)
+    assert txp.sum(top).tolist() == -(2**63)
+
+
+def test_a_nan_gradient_stays_in_its_own_entry_through_integer_indexing(txp):
+    """The scatter-add of integer indexing's gradient (array_api_strict: the standard
+    fallback) adds a NaN only where it belongs, not into every entry."""
+    x = txp.asarray([1.0, 2.0, 3.0])
+    x.requires_grad_()
+    picked = x[txp.asarray([0, 0, 2])] * txp.asarray([float("nan"), 1.0, 1.0])
+    (grad,) = tg.grad(txp.sum(picked), x)
+    assert np.isnan(grad.tolist()[0]) and grad.tolist()[1:] == [0.0, 1.0]

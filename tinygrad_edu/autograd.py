@@ -272,8 +272,9 @@ def plain_backward(roots, root_grads, retain_graph):
 
 
 # ------------------------------------------------------------ in-place writes
-def mark_written_in_place(tensors) -> None:
-    """Record that the arrays of ``tensors`` were just overwritten in place (a step).
+def mark_written_in_place(tensors, by="optimizer.step()") -> None:
+    """Record that the arrays of ``tensors`` were just overwritten in place (a step, or
+    what ``by`` names: the stale-graph error repeats it).
 
     Every node keeps the arrays of its inputs. A node created before this
     moment that holds such an array (through the tensor itself or another
@@ -284,23 +285,23 @@ def mark_written_in_place(tensors) -> None:
     """
     mark = next(sequence)
     for tensor in tensors:
-        _written_arrays[id(tensor.data)] = mark
+        _written_arrays[id(tensor.data)] = (mark, by)
     ProcessMode.last_write = mark
 
 
-# id(array) -> the sequence number of its latest in-place write. An id reused by
+# id(array) -> (the sequence number of its latest in-place write, what wrote). An id reused by
 # a later array can only meet nodes created after that array, all newer than the mark.
 _written_arrays: dict = {}
 
 
 def _check_inputs_unchanged(fn):
     for array in fn.inputs or ():
-        if _written_arrays.get(id(array), 0) > fn.sequence:
+        if _written_arrays.get(id(array), (0,))[0] > fn.sequence:
             shape = tuple(getattr(array, "shape", ()))
             raise RuntimeError(
                 f"an input of shape {shape} that {fn.name} used in the forward pass was "
-                "modified in place afterwards (by optimizer.step()), so this graph's saved "
-                "values are stale; compute the forward pass again after the step"
+                f"modified in place afterwards (by {_written_arrays[id(array)][1]}), so this "
+                "graph's saved values are stale; compute the forward pass again after that write"
             )
 
 

@@ -92,7 +92,10 @@ def softmax(x: Tensor, axis=-1) -> Tensor:
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``, computed stably."""
     if x.ndim == 0:  # one entry: softmax is 1 (and its gradient 0), as in PyTorch
         return Softmax.apply(x.reshape((1,)), axis=0).reshape(())
-    return Softmax.apply(x, axis=normalize_axes(axis, x.ndim)[0])
+    axis = normalize_axes(axis, x.ndim)[0]
+    if x.shape[axis] == 0:
+        return x * 1.0  # nothing to normalise: the empty result, as in PyTorch
+    return Softmax.apply(x, axis=axis)
 
 
 class SoftmaxCrossEntropy(Function):

@@ -156,6 +156,14 @@ def cumprod(x, axis=None):
     return _tensor(x).cumprod(axis)
 
 
+def cummax(x, axis):
+    return _tensor(x).cummax(axis)
+
+
+def cummin(x, axis):
+    return _tensor(x).cummin(axis)
+
+
 def logcumsumexp(x, axis=None):
     return _tensor(x).logcumsumexp(axis)
 

@@ -15,11 +15,16 @@ version counter would say).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 from . import array_api, autograd, backend, ops_elementwise, ops_reduce, ops_shape
 from .function import Function, is_tensor, new_tensor, thread_mode
 
 _op = Function.registry  # built-in ops by name (Where, Index, Concat, Maximum from ops.py)
+
+# What cummax and cummin return, as torch.return_types: (values, indices) with names.
+CummaxResult = namedtuple("cummax", ["values", "indices"])
+CumminResult = namedtuple("cummin", ["values", "indices"])
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -166,16 +171,17 @@ class TensorMethods:
         self._ctx = result._ctx
         return self
 
-    def _old_value(self):
-        """``self`` before an in-place write, as a Tensor of its own (nodes that used
-        ``self`` earlier will refuse a backward pass: their saved value is replaced)."""
+    def _old_value(self, what="an in-place operator such as x += y"):
+        """``self`` before an in-place write (``what``, for error messages), as a Tensor of
+        its own (nodes that used ``self`` earlier will refuse a backward pass: their saved
+        value is replaced)."""
         if self.requires_grad and self._ctx is None and thread_mode.grad_enabled:
             raise RuntimeError(
                 "a leaf tensor that requires grad is being used in an in-place operation; "
                 "use an out-of-place form (x = x + y) or wrap it in tg.no_grad()"
             )
         if self.requires_grad:
-            autograd.mark_written_in_place([self])
+            autograd.mark_written_in_place([self], by=what)
         if not thread_mode.grad_enabled:
             return new_tensor(self.data)
         old = new_tensor(self.data, self.requires_grad)
@@ -229,7 +235,8 @@ class TensorMethods:
             if is_tensor(value) or isinstance(value, (bool, int, float, complex))
             else (type(self)(value, backend=self.xp, device=self.device))
         )
-        self._rebind(ops_shape.SetItem.apply(self._old_value(), value, index=normalized))
+        old = self._old_value("an assignment x[index] = value")
+        self._rebind(ops_shape.SetItem.apply(old, value, index=normalized))
 
     # ------------------------------------------------------------ elementwise math
     def tan(self):
@@ -393,6 +400,8 @@ class TensorMethods:
         data = self.data
         if axis is None:
             data, axis = self.xp.reshape(data, (-1,)), 0
+        if data.ndim and data.shape[_axis(axis, data.ndim)] == 0:
+            raise ValueError(f"argmin over an empty axis of a tensor of shape {self.shape}")
         return _plain(self, self.xp.argmin(data, axis=axis, keepdims=keepdims))
 
     def _scan_input(self, axis):
@@ -410,9 +419,35 @@ class TensorMethods:
         x, axis = self._scan_input(axis)
         return ops_reduce.CumProd.apply(x, axis=axis, include_initial=False)
 
+    def cummax(self, axis):
+        """``(values, indices)``: the running maximum along ``axis`` and where each came from,
+        as ``torch.cummax`` (of equal values the latest; from a NaN on, NaN and the latest
+        NaN). Values are differentiable: each gradient goes to the entry it came from."""
+        return self._running_extreme(axis, True)
+
+    def cummin(self, axis):
+        """``(values, indices)``: the running minimum along ``axis``, as ``torch.cummin``."""
+        return self._running_extreme(axis, False)
+
+    def _running_extreme(self, axis, largest):
+        if self.ndim == 0:
+            _axes(axis, 0)  # a 0-d tensor takes axis 0 or -1, as in torch
+        x = self.reshape(1) if self.ndim == 0 else self
+        axis = _axis(axis, x.ndim)
+        if self.xp.isdtype(self.dtype, "complex floating"):
+            raise TypeError(f"cummax/cummin need real numbers, got {self.dtype}")
+        indices = backend.running_extreme_indices(x.xp, x.data, axis, largest)
+        values = ops_shape.TakeAlongAxis.apply(x, indices, axis=axis)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), self.xp.reshape(indices, ())
+        result = CummaxResult if largest else CumminResult
+        return result(values, new_tensor(indices))
+
     def logcumsumexp(self, axis=None):
         """log(cumsum(exp(x))), shifted by the (constant) max along ``axis``: no overflow."""
         x, axis = self._scan_input(axis)
+        if x.size == 0:
+            return x * 1.0  # the empty result, as in PyTorch
         xp = x.xp
         shift = xp.max(x.data, axis=axis, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, xp.zeros_like(shift))

@@ -52,7 +52,7 @@ PLAIN_FUNCTIONS = (
     "logical_or", "logical_xor", "nextafter", "not_equal", "real", "remainder", "signbit",
     # searching, sorting, sets, utilities
     "argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "argsort",
-    "unique_all", "unique_counts", "unique_inverse", "unique_values", "all", "any", "diff",
+    "unique_all", "unique_counts", "unique_inverse", "unique_values", "all", "any",
 )  # fmt: skip
 FFT_FUNCTIONS = (
     "fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
@@ -357,6 +357,8 @@ class ArrayNamespace:
 
     def _scan(self, name, op, x, axis, dtype, include_initial):
         if not self._tracked(x):
+            if dtype is None and op is ops_reduce.CumProd:  # integers: as prod (JAX keeps int8)
+                dtype = backend.product_dtype(self._xp, self._tensor(x).data)
             return self._call(name, x, axis=axis, dtype=dtype, include_initial=include_initial)
         if dtype is not None and dtype != x.dtype:
             x = x.astype(dtype)
@@ -372,6 +374,26 @@ class ArrayNamespace:
 
     def cumulative_prod(self, x, /, *, axis=None, dtype=None, include_initial=False):
         return self._scan("cumulative_prod", ops_reduce.CumProd, x, axis, dtype, include_initial)
+
+    def diff(self, x, /, *, axis=-1, n=1, prepend=None, append=None):
+        """``n``-th forward differences along ``axis``, after ``prepend``/``append``."""
+        if not self._tracked(x, prepend, append):
+            ends = {k: v for k, v in (("prepend", prepend), ("append", append)) if v is not None}
+            return self._call("diff", x, axis=axis, n=n, **ends)  # NumPy's takes None as data
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"diff needs a non-negative integer n, got {n!r}")
+        x = self._tensor(x)
+        axis = axis % max(x.ndim, 1)
+        parts = [self._tensor(p) for p in (prepend, x, append) if p is not None]
+        if len(parts) > 1:
+            x = _op["Concat"].apply(*parts, axis=axis)
+        for _ in range(n):
+            length = x.shape[axis]
+            if length == 0:
+                break
+            before = (slice(None),) * axis
+            x = x[before + (slice(1, length), ...)] - x[before + (slice(0, length - 1), ...)]
+        return x
 
     # ------------------------------------------------------------ searching, sorting, indexing
     def where(self, condition, x1, x2, /):

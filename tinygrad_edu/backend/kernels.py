@@ -291,8 +291,8 @@ def scatter_add_1d(xp, size: int, positions, values):
 
     Native paths: ``np.add.at``, ``cupyx.scatter_add``, torch ``index_add``,
     JAX ``.at[].add``, Dask ``bincount`` with weights. The standard fallback
-    multiplies by a one-hot matrix, which sums repeated positions by
-    construction.
+    sums a one-hot selection of the values (repeated positions add up by
+    construction; a NaN or inf reaches only its own position).
     """
     name = backend_name(xp)
     out_dtype = values.dtype
@@ -317,8 +317,10 @@ def scatter_add_1d(xp, size: int, positions, values):
         summed = dask.array.bincount(positions, weights=values, minlength=size)
         return summed.astype(out_dtype)  # bincount sums in float64
     columns = xp.arange(size, device=device_of(values))
-    one_hot = xp.astype(positions[:, None] == columns[None, :], out_dtype)
-    return values @ one_hot
+    one_hot = positions[:, None] == columns[None, :]
+    # where, not a product with the one-hot matrix: a NaN or inf stays in its own column
+    zero = xp.zeros((), dtype=out_dtype, device=device_of(values))
+    return xp.sum(xp.where(one_hot, values[:, None], zero), axis=0, dtype=out_dtype)
 
 
 def erf(xp, x):
