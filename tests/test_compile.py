@@ -228,6 +228,43 @@ def test_a_smaller_last_batch_is_a_second_variant(dtype):
     assert len(shapes) == 2 and "(5, 6)" in shapes[0] + shapes[1]
 
 
+# ------------------------------------------------------------ conv and GRU networks
+def sequence_data(dtype, length, n=48, classes=10, seed=0, rows=16, backend="numpy"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, length)).astype(dtype)
+    y = rng.integers(0, classes, n)
+    return [
+        (tg.tensor(X[i : i + rows], backend=backend), tg.tensor(y[i : i + rows], backend=backend))
+        for i in range(0, n, rows)
+    ]
+
+
+def sequence_builder(name, dtype, backend="numpy"):
+    """MNIST-1D's CNN (strided, padded Conv1d layers) or a small bidirectional GRU (8 steps)."""
+
+    def build():
+        if name == "cnn":
+            model = tg.models.mnist1d_model("cnn", dtype=dtype, backend=backend)
+            opt = optim.Adam(model.parameters(), lr=1e-2)
+        else:
+            model = tg.models.BiGRUNet(hidden_size=4, time_steps=8, dtype=dtype, backend=backend)
+            opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        return model, opt, F.cross_entropy
+
+    return build
+
+
+SEQUENCE_LENGTH = {"cnn": 40, "gru": 8}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_conv1d_and_gru_networks_are_bitwise_equal_to_eager(name, dtype):
+    batches = sequence_data(dtype, SEQUENCE_LENGTH[name])
+    step = assert_same_training(sequence_builder(name, dtype), batches)
+    assert step.variants[0]["replayed"] > 50
+
+
 # ------------------------------------------------------------ 3. fallbacks and the cache
 def _regression_setup(dtype="float64"):
     tg.manual_seed(1)
@@ -562,6 +599,15 @@ def test_other_backends_replay_to_1e_12(other):
         (x.to(backend=other), y.to(backend=other)) for x, y in batches_of(workload, "float64", 6)
     ]
     assert_same_training(build, batches, steps=20, equal=False)
+
+
+@pytest.mark.parametrize("other", ["array_api_strict", "torch"])
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_conv1d_and_gru_on_other_backends_to_1e_12(name, other):
+    if other not in tg.backends():
+        pytest.skip(f"{other} is not installed here")
+    batches = sequence_data("float64", SEQUENCE_LENGTH[name], backend=other)
+    assert_same_training(sequence_builder(name, "float64", other), batches, steps=20, equal=False)
 
 
 def test_jax_replays_eagerly_with_the_same_numbers():
