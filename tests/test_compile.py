@@ -685,3 +685,34 @@ def test_train_command_with_compile_prints_the_eager_numbers(tmp_path):
         assert "CompileWarning" not in result.stderr
         outputs.append([line for line in result.stdout.splitlines() if not line.startswith("time")])
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "gru"])
+def test_benchmark_mnist1d_compiled_trains_to_the_eager_weights(name, monkeypatch):
+    from tinygrad_edu import benchmark
+
+    made = []
+
+    def recorded_model(*args, **kwargs):
+        made.append(tg.models.mnist1d_model(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(benchmark, "mnist1d_model", recorded_model)
+    arrays = benchmark.load(False)
+    eager = benchmark.train_ours(name, arrays, steps=6, eval_every=3, seed=0)
+    compiled = benchmark.train_ours(name, arrays, steps=6, eval_every=3, seed=0, compiled=True)
+    assert (eager.library, compiled.library) == ("tinygrad_edu", "tinygrad_edu compiled")
+    assert eager.test_accuracy == compiled.test_accuracy
+    assert eager.capture_ms == [] and len(compiled.capture_ms) == 1  # one variant, replayed
+    for a, b in zip(made[0].parameters(), made[1].parameters(), strict=True):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_benchmark_command_with_compile_reports_the_capture(capsys, tmp_path):
+    from tinygrad_edu import cli
+
+    argv = ["benchmark", "mnist1d", "--steps", "4", "--eval-every", "2", "--models", "logistic"]
+    assert cli.main([*argv, "--compile", "--out", str(tmp_path / "m.png")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"tinygrad_edu compiled\s+logistic\s+normal .*, capture \d+ ms$", out, re.M)
+    assert "total training time: tinygrad_edu compiled" in out
