@@ -92,9 +92,7 @@ def _schedule(steps: int, eval_every: int) -> set:
 LIBRARY, COMPILED = "tinygrad_edu", "tinygrad_edu compiled"
 
 
-def train_ours(
-    model_name, arrays, steps, eval_every, seed, backend="numpy", compiled=False
-) -> Run:
+def train_ours(model_name, arrays, steps, eval_every, seed, backend="numpy", compiled=False) -> Run:
     """The paper's recipe with tinygrad_edu: Adam 1e-2, ordered batches of 100.
 
     ``compiled``: each training step through ``tg.compile`` (see the module's text).
