@@ -189,18 +189,6 @@ def is_mutable(xp) -> bool:
     return not (array_api_compat.is_jax_namespace(xp) or array_api_compat.is_dask_namespace(xp))
 
 
-def compile_function(xp, fn):
-    """``fn`` compiled by the namespace's own tracing compiler, or None where it has none.
-
-    JAX: ``jax.jit(fn)`` (``fn`` must be a pure function of its array arguments).
-    """
-    if array_api_compat.is_jax_namespace(xp):
-        import jax
-
-        return jax.jit(fn)
-    return None
-
-
 def is_mutable_type(array_type) -> bool:
     """``is_mutable`` by array type; False for a type not seen yet (rebinding is always right)."""
     xp = _by_type.get(array_type)
