@@ -543,15 +543,26 @@ class JaxJit:
         import os
         import sys
 
-        if "jax" not in sys.modules:  # XLA reads its thread settings once, at import
+        if "jax" not in sys.modules:  # XLA reads its flags once, at import
             os.environ["XLA_FLAGS"] = (
-                os.environ.get("XLA_FLAGS", "")
-                + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+                os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
             ).strip()
             os.environ.setdefault("JAX_PLATFORMS", "cpu")
-        import jax
+        # That flag alone still left XLA:CPU (jax 0.10) running one matmul on 3 threads
+        # (per-thread CPU time in /proc/self/task). XLA sizes its thread pool by the CPUs
+        # this thread may run on when the CPU client is made: one CPU while it is made
+        # gives a pool of one, the affinity is restored afterwards.
+        allowed = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+        if allowed:
+            os.sched_setaffinity(0, {min(allowed)})
+        try:
+            import jax
 
-        jax.config.update("jax_enable_x64", True)  # the op chain is float64
+            jax.config.update("jax_enable_x64", True)  # the op chain is float64
+            jax.devices()  # the CPU client (and its thread pool) is made now
+        finally:
+            if allowed:
+                os.sched_setaffinity(0, allowed)
         self.jax = jax
         return self
 

@@ -228,6 +228,43 @@ def test_a_smaller_last_batch_is_a_second_variant(dtype):
     assert len(shapes) == 2 and "(5, 6)" in shapes[0] + shapes[1]
 
 
+# ------------------------------------------------------------ conv and GRU networks
+def sequence_data(dtype, length, n=48, classes=10, seed=0, rows=16, backend="numpy"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, length)).astype(dtype)
+    y = rng.integers(0, classes, n)
+    return [
+        (tg.tensor(X[i : i + rows], backend=backend), tg.tensor(y[i : i + rows], backend=backend))
+        for i in range(0, n, rows)
+    ]
+
+
+def sequence_builder(name, dtype, backend="numpy"):
+    """MNIST-1D's CNN (strided, padded Conv1d layers) or a small bidirectional GRU (8 steps)."""
+
+    def build():
+        if name == "cnn":
+            model = tg.models.mnist1d_model("cnn", dtype=dtype, backend=backend)
+            opt = optim.Adam(model.parameters(), lr=1e-2)
+        else:
+            model = tg.models.BiGRUNet(hidden_size=4, time_steps=8, dtype=dtype, backend=backend)
+            opt = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        return model, opt, F.cross_entropy
+
+    return build
+
+
+SEQUENCE_LENGTH = {"cnn": 40, "gru": 8}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_conv1d_and_gru_networks_are_bitwise_equal_to_eager(name, dtype):
+    batches = sequence_data(dtype, SEQUENCE_LENGTH[name])
+    step = assert_same_training(sequence_builder(name, dtype), batches)
+    assert step.variants[0]["replayed"] > 50
+
+
 # ------------------------------------------------------------ 3. fallbacks and the cache
 def _regression_setup(dtype="float64"):
     tg.manual_seed(1)
@@ -564,16 +601,24 @@ def test_other_backends_replay_to_1e_12(other):
     assert_same_training(build, batches, steps=20, equal=False)
 
 
-def test_jax_replays_eagerly_with_the_same_numbers():
-    if "jax" not in tg.backends():
-        pytest.skip("jax is not installed here")
+@pytest.mark.parametrize("other", ["array_api_strict", "torch"])
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_conv1d_and_gru_on_other_backends_to_1e_12(name, other):
+    if other not in tg.backends():
+        pytest.skip(f"{other} is not installed here")
+    batches = sequence_data("float64", SEQUENCE_LENGTH[name], backend=other)
+    assert_same_training(sequence_builder(name, "float64", other), batches, steps=20, equal=False)
+
+
+def _jax_runs(dropout):
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.random((16, 2)).astype("float32"), backend="jax")
     y = tg.tensor(rng.integers(0, 3, 16), backend="jax")
     results = []
     for compiled in (False, True):
         tg.manual_seed(0)
-        model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3)).to(backend="jax")
+        layers = [nn.Linear(2, 8), nn.Tanh()] + ([nn.Dropout(0.2)] if dropout else [])
+        model = nn.Sequential(*layers, nn.Linear(8, 3)).to(backend="jax")
         opt = optim.Adam(model.parameters(), lr=0.01)
 
         def step(x, y, model=model, opt=opt):
@@ -585,10 +630,26 @@ def test_jax_replays_eagerly_with_the_same_numbers():
 
         run = tg.compile(step) if compiled else step
         losses = [run(x, y).numpy() for _ in range(10)]
-        results.append((losses, [p.numpy() for p in model.parameters()]))
-    assert all(np.array_equal(a, b) for a, b in zip(results[0][0], results[1][0], strict=True))
-    assert all(np.array_equal(a, b) for a, b in zip(results[0][1], results[1][1], strict=True))
+        results.append(losses + [p.numpy() for p in model.parameters()])
     assert "eager" not in run.variants[0]
+    return results, run.explain(file=open("/dev/null", "w"))
+
+
+def test_jax_replays_under_jax_jit_to_float32_rounding():
+    if "jax" not in tg.backends():
+        pytest.skip("jax is not installed here")
+    (eager, compiled), shown = _jax_runs(dropout=False)
+    assert "one jax.jit function" in shown  # XLA fuses the calls: float32 rounding differs
+    for a, b in zip(eager, compiled, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_jax_with_random_draws_replays_call_by_call_bitwise():
+    if "jax" not in tg.backends():
+        pytest.skip("jax is not installed here")
+    (eager, compiled), shown = _jax_runs(dropout=True)
+    assert "jax.jit" not in shown and "uniform" in shown
+    assert all(np.array_equal(a, b) for a, b in zip(eager, compiled, strict=True))
 
 
 # ------------------------------------------------------------ 6. fit and the command line
@@ -639,3 +700,34 @@ def test_train_command_with_compile_prints_the_eager_numbers(tmp_path):
         assert "CompileWarning" not in result.stderr
         outputs.append([line for line in result.stdout.splitlines() if not line.startswith("time")])
     assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "gru"])
+def test_benchmark_mnist1d_compiled_trains_to_the_eager_weights(name, monkeypatch):
+    from tinygrad_edu import benchmark
+
+    made = []
+
+    def recorded_model(*args, **kwargs):
+        made.append(tg.models.mnist1d_model(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(benchmark, "mnist1d_model", recorded_model)
+    arrays = benchmark.load(False)
+    eager = benchmark.train_ours(name, arrays, steps=6, eval_every=3, seed=0)
+    compiled = benchmark.train_ours(name, arrays, steps=6, eval_every=3, seed=0, compiled=True)
+    assert (eager.library, compiled.library) == ("tinygrad_edu", "tinygrad_edu compiled")
+    assert eager.test_accuracy == compiled.test_accuracy
+    assert eager.capture_ms == [] and len(compiled.capture_ms) == 1  # one variant, replayed
+    for a, b in zip(made[0].parameters(), made[1].parameters(), strict=True):
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_benchmark_command_with_compile_reports_the_capture(capsys, tmp_path):
+    from tinygrad_edu import cli
+
+    argv = ["benchmark", "mnist1d", "--steps", "4", "--eval-every", "2", "--models", "logistic"]
+    assert cli.main([*argv, "--compile", "--out", str(tmp_path / "m.png")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"tinygrad_edu compiled\s+logistic\s+normal .*, capture \d+ ms$", out, re.M)
+    assert "total training time: tinygrad_edu compiled" in out

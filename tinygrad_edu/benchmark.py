@@ -16,7 +16,11 @@ input order with that recipe and returns the curves; ``table`` and
 ``plot`` present them. With ``peer="torch"`` the identical recipe also runs
 in PyTorch (its own models of the same architecture and initialisation,
 float32, one thread) right after each of ours, so that the times compare
-runs made under the same machine load.
+runs made under the same machine load. With ``compiled=True`` (``--compile``)
+our training step goes through ``tg.compile``: the first step runs eagerly, the
+second is captured, the rest replay the captured program (the same numbers,
+bitwise, on NumPy); the runs are labelled "tinygrad_edu compiled" and record
+the capture's cost.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Run:
     train_accuracy: list = field(default_factory=list)
     test_accuracy: list = field(default_factory=list)
     seconds: float = 0.0
+    capture_ms: list = field(default_factory=list)  # compiled runs: ms per captured variant
 
     @property
     def final_test(self) -> float:
@@ -84,8 +89,14 @@ def _schedule(steps: int, eval_every: int) -> set:
     return set(range(0, steps, eval_every)) | {steps}
 
 
-def train_ours(model_name, arrays, steps, eval_every, seed, backend="numpy") -> Run:
-    """The paper's recipe with tinygrad_edu: Adam 1e-2, ordered batches of 100."""
+LIBRARY, COMPILED = "tinygrad_edu", "tinygrad_edu compiled"
+
+
+def train_ours(model_name, arrays, steps, eval_every, seed, backend="numpy", compiled=False) -> Run:
+    """The paper's recipe with tinygrad_edu: Adam 1e-2, ordered batches of 100.
+
+    ``compiled``: each training step through ``tg.compile`` (see the module's text).
+    """
     X_train, y_train, X_test, y_test = arrays
     manual_seed(seed)
     model = mnist1d_model(model_name, dtype="float32", backend=backend)
@@ -93,7 +104,18 @@ def train_ours(model_name, arrays, steps, eval_every, seed, backend="numpy") -> 
     where = {"backend": backend}
     X_all, y_all = tensor(X_train, **where), tensor(y_train, **where)
     X_held = tensor(X_test, **where)
-    run = Run(model_name, False, seed, "tinygrad_edu")
+    run = Run(model_name, False, seed, COMPILED if compiled else LIBRARY)
+
+    def train_step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    if compiled:
+        from .compile import compile as compile_step  # the module defines ``compile``
+
+        train_step = compile_step(train_step)
     checkpoints = _schedule(steps, eval_every)
     started = time.perf_counter()
     for step in range(steps + 1):
@@ -108,12 +130,10 @@ def train_ours(model_name, arrays, steps, eval_every, seed, backend="numpy") -> 
             break
         start = (step * BATCH_SIZE) % len(X_train)
         x = X_all[start : start + BATCH_SIZE]
-        y = y_all[start : start + BATCH_SIZE]
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        train_step(x, y_all[start : start + BATCH_SIZE])
     run.seconds = time.perf_counter() - started
+    if compiled:
+        run.capture_ms = [v["capture_ms"] for v in train_step.variants if "capture_ms" in v]
     return run
 
 
@@ -205,12 +225,13 @@ def run(
     peer: str | None = None,
     backend: str = "numpy",
     report=None,
+    compiled: bool = False,
 ) -> list:
     """Train every model on normal and shuffled inputs for every seed; a list of ``Run``.
 
     ``report(run)`` (e.g. ``print``) is called after each run. With
     ``peer="torch"`` each of our runs is followed by PyTorch's run of the
-    same recipe.
+    same recipe. ``compiled``: our steps through ``tg.compile``.
     """
     unknown = [m for m in models if m not in MNIST1D_MODELS]
     if unknown:
@@ -231,7 +252,9 @@ def run(
                     if library == "torch":
                         result = train_torch(name, arrays, steps, eval_every, seed)
                     else:
-                        result = train_ours(name, arrays, steps, eval_every, seed, backend)
+                        result = train_ours(
+                            name, arrays, steps, eval_every, seed, backend, compiled
+                        )
                     result.shuffled = shuffled
                     runs.append(result)
                     if report is not None:
@@ -284,12 +307,15 @@ def totals(runs: list) -> dict:
     return result
 
 
-def plot(runs: list, path, library: str = "tinygrad_edu") -> str:
+def plot(runs: list, path, library: str | None = None) -> str:
     """The paper-style figure: train and test accuracy against step, solid normal, dashed shuffled.
 
     One colour per model; with several seeds the mean curve. Written atomically, as
-    PNG, PDF or SVG by the file name's extension.
+    PNG, PDF or SVG by the file name's extension. ``library``: whose runs (default:
+    ours, eager or compiled, whichever ran).
     """
+    if library is None:
+        library = next((r.library for r in runs if r.library != "torch"), LIBRARY)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

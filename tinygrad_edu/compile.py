@@ -1092,6 +1092,7 @@ class _Program:
         }  # fmt: skip
         self._globals.update(capture.globals)
         self._names_of_functions: dict = {}
+        self._plain_calls = False
         self._constant_names: dict = {}
         self._shown_constants: list = []
         self.folded, self.alias, self.trace = folded, alias, trace
@@ -1334,7 +1335,11 @@ class _Program:
                 code.append(f"        {self._var(slot.vid)} = {slot.read_code()}")
             code.append("    except (KeyError, AttributeError, IndexError, TypeError):")
             code.append("        raise _StaleState from None")
-        for position, node in enumerate(kept):
+        pure = self._jit_plan(kept, writes, in_place, returned)
+        if pure is not None:
+            code, pure_code = self._emit_jit(code, kept, pure)
+            shown += [self._line(node)[1] for node in kept]
+        for position, node in enumerate(kept if pure is None else ()):
             line, text = self._line(node, self.reuse.get(position))
             code.append("    " + line)
             shown.append(text)
@@ -1351,10 +1356,87 @@ class _Program:
         header = [
             f"# inputs: {', '.join(self._var(s.vid) for s in reads) or '(none)'}",
         ]
+        if pure is not None:
+            code = pure_code + code
+            header.append("# array calls: one jax.jit function (guards, Python numbers before it)")
         if self._shown_constants:
             header.append(f"# constants: {'; '.join(self._shown_constants)}")
         self.header = header
         return code, shown
+
+    # ------------------------------------------------------------ JAX: one jitted function
+    def _jit_plan(self, kept, writes, in_place, returned):
+        """For JAX: (host nodes, jitted nodes, inputs, outputs), or None if it cannot be jitted.
+
+        The array calls become one pure function handed to ``jax.jit`` (the
+        namespace's own compiler, through ``backend.compile_function``): the
+        state's arrays and numbers go in, the new values come out. Guards (a
+        Python bool) and the arithmetic on Python numbers (Adam's bias
+        corrections) stay outside, before the call; random draws (the process-wide
+        generator) and in-place writes keep the plain replay.
+        """
+        trace = self.trace
+        types = trace.raw_types
+        if len(types) != 1 or in_place:
+            return None
+        xp = _NAMESPACE_HINT.get(next(iter(types)))
+        if xp is None or backend.is_mutable(xp):
+            return None
+        host, body = [], []
+        for node in kept:
+            if node.kind == "guard" or node.kind == "scalar":
+                host.append(node)
+            elif node.effect or node.inplace is not None or node.kind == "const":
+                return None
+            else:
+                body.append(node)
+        made = {self._var(n.out) for n in body if n.out is not None}
+        for node in host:  # guards read what the step was given, not what it makes
+            if any(self._var(v) in made for v in self._free(node)):
+                return None
+        inputs = []
+        for node in body:
+            for vid in self._free(node):
+                name = self._var(vid)
+                if name not in made and name not in inputs:
+                    inputs.append(name)
+        wanted = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
+        outputs = []
+        for vid in wanted:
+            if self.alias.get(vid, vid) in self.folded:
+                continue
+            name = self._var(vid)
+            if name in made and name not in outputs:
+                outputs.append(name)
+        if not body or not outputs:
+            return None
+        if backend.compile_function(xp, _pure_placeholder) is None:  # a lazy wrapper: cheap
+            return None
+        return host, body, inputs, outputs, xp
+
+    def _free(self, node):
+        """The value ids ``node`` reads that are variables (not folded constants)."""
+        return [v for v in _refs(node.args, node.kwargs) if self.alias.get(v, v) not in self.folded]
+
+    def _emit_jit(self, code, kept, pure):
+        host, body, inputs, outputs, xp = pure
+        self._plain_calls = True  # no memo inside a traced function
+        try:
+            lines = [self._line(node)[0] for node in body]
+        finally:
+            self._plain_calls = False
+        pure_code = [f"def _pure({', '.join(inputs)}):"]
+        pure_code += ["    " + line for line in lines]
+        pure_code.append(f"    return ({', '.join(outputs)},)")
+        self._globals["_compile_function"] = backend.compile_function
+        self._globals["_xp"] = xp
+        pure_code.append("_jitted = _compile_function(_xp, _pure)")
+        pure_code.append("")
+        code = list(code)
+        for node in host:
+            code.append("    " + self._line(node)[0])
+        code.append(f"    {', '.join(outputs)}, = _jitted({', '.join(inputs)})")
+        return code, pure_code
 
     def _var(self, vid):
         return self.names[self.trace.var_of[self.alias.get(vid, vid)]]
@@ -1497,7 +1579,10 @@ class _Program:
         if node.inplace is not None:
             return f"{function}({call[0]})", f"{function}({call[1]})"
         scalars = _refs(node.args, node.kwargs)
-        if scalars and not node.effect and all(self.trace.dtype_of[v][0] is None for v in scalars):
+        if (
+            scalars and not node.effect and not self._plain_calls
+            and all(self.trace.dtype_of[v][0] is None for v in scalars)
+        ):  # fmt: skip
             # made from state numbers only (the lr as a 0-d array): made again when they change
             memo, key = (
                 f"_memo[{len(self._globals)}]",
@@ -1563,6 +1648,10 @@ class _MadeGrads(dict):
 
     def __missing__(self, key):
         return None
+
+
+def _pure_placeholder():
+    """What ``_jit_plan`` asks the backend to compile, to learn whether it can."""
 
 
 def _numpy_only(trace) -> bool:

@@ -157,3 +157,15 @@ def floor_divide(xp, a, b):
     if not xp.any(one_infinite):
         return out
     return xp.where(one_infinite, xp.floor(a / b), out)
+
+
+def compile_function(xp, fn):
+    """``fn`` compiled by the namespace's own tracing compiler, or None where it has none.
+
+    JAX: ``jax.jit(fn)`` (``fn`` must be a pure function of its array arguments).
+    """
+    if array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        return jax.jit(fn)
+    return None
