@@ -41,6 +41,7 @@ import keyword
 import linecache
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -1339,6 +1340,7 @@ class _Program:
         if pure is not None:
             code, pure_code = self._emit_jit(code, kept, pure)
             shown += [self._line(node)[1] for node in kept]
+        body_start = len(code)
         for position, node in enumerate(kept if pure is None else ()):
             line, text = self._line(node, self.reuse.get(position))
             code.append("    " + line)
@@ -1353,6 +1355,8 @@ class _Program:
         if marked:
             code.append(f"    _mark(({', '.join(marked)},))")
         code.append(f"    return {self._returned_code(returned)}")
+        if pure is None:
+            code = _free_after_last_use(code, first=body_start)
         header = [
             f"# inputs: {', '.join(self._var(s.vid) for s in reads) or '(none)'}",
         ]
@@ -1717,6 +1721,42 @@ def _index_text(template, pair):
     if isinstance(template, tuple) and pair[0].startswith("(") and pair[0].endswith(")"):
         return pair[0][1:-1].rstrip(","), pair[1][1:-1].rstrip(",")
     return pair
+
+
+_ASSIGNED = re.compile(r"    ([A-Za-z]\w*) = ")
+_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+def _free_after_last_use(code, first):
+    """``del`` each value the replay makes (from line ``first`` on) after its last reader.
+
+    Straight-line code would otherwise keep every intermediate array alive until
+    it returns (a GRU step makes thousands): freed, their memory is reused by the
+    next arrays while it is still in cache, as in the eager step.
+    """
+    last = {}
+    made = set()
+    for index in range(max(first, 0), len(code)):
+        line = code[index]
+        match = _ASSIGNED.match(line)
+        if match:
+            made.add(match.group(1))
+        for name in _NAME.findall(line):
+            last[name] = index
+    freed_after = {}
+    for name in made:
+        index = last[name]
+        if code[index].lstrip().startswith("return"):
+            continue
+        while index + 1 < len(code) and code[index + 1].lstrip().startswith("else"):
+            index += 1  # not between an ``if`` line and its ``else``
+        freed_after.setdefault(index, []).append(name)
+    out = []
+    for index, line in enumerate(code):
+        out.append(line)
+        if index in freed_after:
+            out.append(f"    del {', '.join(sorted(freed_after[index]))}")
+    return out
 
 
 def _shown_slice(s):
