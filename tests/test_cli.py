@@ -819,6 +819,29 @@ def test_a_saved_cnn_or_gru_is_rebuilt_bit_for_bit(capsys, saved_mnist1d, name, 
     np.testing.assert_array_equal([int(line) for line in out.splitlines()], before[:7].argmax(1))
 
 
+@pytest.mark.parametrize("which", ["digits", "cnn"])
+def test_a_file_saved_before_the_model_was_recorded_still_loads(
+    saved_digits, saved_mnist1d, which, tmp_path
+):
+    """Without the "model" metadata: the MLP's widths from its weights, the paper's
+    models by the name in the config."""
+    import tinygrad_edu as tg
+
+    if which == "digits":
+        path, before, _, splits = saved_digits
+    else:
+        path, _, before, splits = saved_mnist1d[which]
+    older = tmp_path / "older.safetensors"
+    metadata = {key: value for key, value in tg.load_metadata(path).items() if key != "model"}
+    tg.save(tg.load(path), older, metadata=metadata)
+    with cli._blas_threads(1), tg.no_grad():
+        after = tg.train.load_model(older)(tg.tensor(splits.X_test, dtype="float32")).numpy()
+        again = tg.train.load_model(path)(tg.tensor(splits.X_test, dtype="float32")).numpy()
+    np.testing.assert_array_equal(after, again)
+    if which == "cnn":
+        np.testing.assert_array_equal(after, before)
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
