@@ -13,9 +13,10 @@ The default suite runs every case on NumPy and array_api_strict. CI runs a
 representative subset on torch and JAX as well (``pytest -m representative
 --backends torch,jax``, in ``.ci/run``): every functional and module at least
 once, one or a few cases of each grid. The whole grids there would take many
-minutes, not because of this code: JAX compiles every operation for each new
-shape it meets (some 20-40 ms each on a loaded 2-core machine), and each case
-of a grid has shapes of its own.
+minutes (192 JAX tests took 439 s on a loaded 2-core machine, the 194 torch
+ones 16 s): JAX compiles every operation for each new shape it meets (a
+gradcheck of reflect padding: 57 compilations, 1.0 of its 1.7 s; the same
+call again 0.09 s), and each case of a grid has shapes of its own.
 """
 
 import importlib.util
