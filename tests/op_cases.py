@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu import fused, ops_rnn
+from tinygrad_edu import fused, ops_conv, ops_rnn
 
 
 def _targets(z):
@@ -579,7 +579,43 @@ SHAPE_OPS = [
     ),
     ("gru_sequence", lambda p, h, w, b: ops_rnn.gru_sequence(p, h, w, b), [(3, 2, 6), (2, 2), (6, 2), (6,)], None, None),
     ("gru_sequence_reverse_equals_composite", lambda p, h, w: ops_rnn.gru_sequence(p, h, w, None, True) - ops_rnn.gru_recurrence(p, h, w, None, True) + p.sum() * 0, [(3, 2, 6), (2, 2), (6, 2)], lambda p, h, w: np.zeros((3, 2, 2)), None),
+    # im2col over axes 1, 2 of (2, 5, 7, 3): kernel (2, 3), stride (1, 2), dilation (2, 1)
+    # gives 3 x 3 windows; window entry (i, j) of window (a, b) is x[:, a + 2 i, 2 b + j]
+    (
+        "unfold",
+        lambda x: ops_conv.unfold(x, (2, 3), (1, 2), (2, 1), 1),
+        [(2, 5, 7, 3)],
+        lambda x: np.stack(
+            [x[:, 2 * i : 2 * i + 3, j : j + 5 : 2] for i in range(2) for j in range(3)], -1
+        ),
+        None,
+    ),
+    (
+        "fold",
+        lambda c: ops_conv.fold(c, (2, 5, 7, 3), (2, 3), (1, 2), (2, 1), 1),
+        [(2, 3, 3, 3, 6)],
+        lambda c: _fold_reference(c),
+        None,
+    ),
+    (
+        "fold_of_unfold_overlapping_1d",  # stride 1, kernel 3: entries counted up to 3 times
+        lambda x: ops_conv.fold(ops_conv.unfold(x, (3,), (1,), (1,), 2), (2, 3, 6), (3,), (1,), (1,), 2),
+        [(2, 3, 6)],
+        lambda x: x * np.array([1, 2, 3, 3, 2, 1]),
+        None,
+    ),
 ]
+
+
+def _fold_reference(cols):
+    """col2im by loops: out[:, a + 2 i, 2 b + j] += cols[:, a, b, :, 3 i + j] (see "unfold")."""
+    out = np.zeros((2, 5, 7, 3))
+    for a in range(3):
+        for b in range(3):
+            for i in range(2):
+                for j in range(3):
+                    out[:, a + 2 * i, 2 * b + j] += cols[:, a, b, :, 3 * i + j]
+    return out
 
 
 def build_cases():

@@ -1,5 +1,7 @@
 """The tinygrad-edu command: train, sweep, info, resume, plots and error messages."""
 
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -766,6 +768,115 @@ def test_saved_model_errors_are_one_line(capsys, saved_digits, tmp_path, argv, s
     assert got_status == status, err
     assert err.count("\n") == 1 and err.startswith("tinygrad-edu: error: ")
     assert message in err and "Traceback" not in err and out == ""
+
+
+@pytest.fixture(scope="module")
+def saved_mnist1d(tmp_path_factory):
+    """The paper's CNN and GRU trained by 'train --dataset mnist1d --model M --save' for one
+    epoch: ``{name: (path, stdout of training, logits of the test split before saving)}``."""
+    import tinygrad_edu as tg
+
+    folder, saved = tmp_path_factory.mktemp("mnist1d"), {}
+    for name in ("cnn", "gru"):
+        path = folder / f"{name}.safetensors"
+        argv = ["train", "--dataset", "mnist1d", "--model", name, "--epochs", "1"]
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            assert cli.main([*argv, "--no-progress", "--save", str(path)]) == 0
+        # The same run again in this process, on one BLAS thread as the command runs
+        # (then runs are bit-exact): the model before saving.
+        config = cli.resolve_config(cli.build_parser().parse_args(argv))
+        with cli._blas_threads(1):
+            model, _, splits, _, _ = cli.train_model(config, "numpy", progress=False)
+            with tg.no_grad():
+                before = model.eval()(tg.tensor(splits.X_test, dtype="float32")).numpy()
+        saved[name] = (path, output.getvalue(), before, splits)
+    return saved
+
+
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_a_saved_cnn_or_gru_is_rebuilt_bit_for_bit(capsys, saved_mnist1d, name, tmp_path):
+    import tinygrad_edu as tg
+
+    path, trained, before, splits = saved_mnist1d[name]
+    assert tg.load_metadata(path)["model"] == {
+        "builder": "mnist1d_model",
+        "arguments": {"name": name},
+        "input_features": 40,
+    }
+    model = tg.train.load_model(path)
+    assert type(model) is type(tg.models.mnist1d_model(name)) and not model.training
+    with cli._blas_threads(1), tg.no_grad():
+        after = model(tg.tensor(splits.X_test, dtype="float32")).numpy()
+    np.testing.assert_array_equal(after, before)
+    status, out, err = run_cli(capsys, "evaluate", path)
+    assert status == 0 and err == ""
+    assert result_line(out, "accuracy") == result_line(trained, "accuracy")
+    assert f"mnist1d, model {name}, float32, seed 0" in out
+    np.save(tmp_path / "x.npy", splits.X_test[:7])
+    status, out, err = run_cli(capsys, "predict", path, tmp_path / "x.npy")
+    assert status == 0 and err == ""
+    np.testing.assert_array_equal([int(line) for line in out.splitlines()], before[:7].argmax(1))
+
+
+@pytest.mark.parametrize("which", ["digits", "cnn"])
+def test_a_file_saved_before_the_model_was_recorded_still_loads(
+    saved_digits, saved_mnist1d, which, tmp_path
+):
+    """Without the "model" metadata: the MLP's widths from its weights, the paper's
+    models by the name in the config."""
+    import tinygrad_edu as tg
+
+    if which == "digits":
+        path, before, _, splits = saved_digits
+    else:
+        path, _, before, splits = saved_mnist1d[which]
+    older = tmp_path / "older.safetensors"
+    metadata = {key: value for key, value in tg.load_metadata(path).items() if key != "model"}
+    tg.save(tg.load(path), older, metadata=metadata)
+    with cli._blas_threads(1), tg.no_grad():
+        after = tg.train.load_model(older)(tg.tensor(splits.X_test, dtype="float32")).numpy()
+        again = tg.train.load_model(path)(tg.tensor(splits.X_test, dtype="float32")).numpy()
+    np.testing.assert_array_equal(after, again)
+    if which == "cnn":
+        np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"builder": "os.system", "arguments": {}, "input_features": 40}, "unknown builder"),
+        (
+            {"builder": "mnist1d_model", "arguments": {"name": "resnet"}, "input_features": 40},
+            "unknown model 'resnet'",
+        ),
+        (
+            {"builder": "mnist1d_model", "arguments": {"name": "gru"}, "input_features": 40},
+            "missing",
+        ),
+        (
+            {"builder": "mnist1d_model", "arguments": {"width": 3}, "input_features": 40},
+            "unexpected keyword argument 'width'",
+        ),
+        ({"builder": "mnist1d_model", "arguments": [], "input_features": 40}, "are not a dict"),
+        ({"builder": "mlp", "arguments": {}, "input_features": 0}, "not a positive int"),
+        ("cnn", "metadata is not"),
+    ],
+)
+def test_a_model_that_cannot_be_rebuilt_is_one_line(capsys, saved_mnist1d, tmp_path, spec, message):
+    import tinygrad_edu as tg
+
+    path = saved_mnist1d["cnn"][0]
+    broken = tmp_path / "broken.safetensors"
+    metadata = {**tg.load_metadata(path), "model": spec}
+    tg.save(tg.load(path), broken, metadata=metadata)
+    for argv in (["evaluate", broken], ["predict", broken, broken]):
+        status, out, err = run_cli(capsys, *argv)
+        assert status == 1 and out == ""
+        assert err.count("\n") == 1 and err.startswith("tinygrad-edu: error: ")
+        assert "cannot rebuild the model" in err and message in err, err
+    with pytest.raises(ValueError, match="cannot rebuild the model"):
+        tg.train.load_model(broken)
 
 
 def test_save_of_a_module_suggests_its_state_dict(tmp_path):

@@ -36,7 +36,7 @@ from . import backend as backends
 from . import benchmark as mnist1d_benchmark
 from . import data
 from .backend import INSTALL_HINTS
-from .models import ACTIVATIONS, MNIST1D_MODELS, mlp, mnist1d_model
+from .models import ACTIVATIONS, MNIST1D_MODELS
 from .plotting import figure_format, plot_heatmap, plot_history
 from .serialization import save, write_atomically
 from .train import evaluate, fit, read_checkpoint_metadata, sweeps
@@ -50,7 +50,7 @@ from .train.recipes import (
     load_splits,
     make_optimizer,
 )
-from .train.saved import input_features, load_model, read_config
+from .train.saved import build_model, load_saved, model_spec
 from .train.saved import predict as predict_saved
 
 PROG = "tinygrad-edu"
@@ -584,6 +584,16 @@ def _physical_memory() -> int | None:
         return None
 
 
+def train_model_spec(config: dict, splits) -> dict:
+    """Which builder makes the model of ``config``, with what arguments (saved with it)."""
+    features = splits.X_train.shape[1]
+    if config.get("model", "mlp") != "mlp":  # the MNIST-1D paper's CNN or GRU
+        return model_spec("mnist1d_model", {"name": config["model"]}, features)
+    sizes = [features, *config["hidden"], RECIPES[config["dataset"]].classes or 1]
+    arguments = {"sizes": sizes, "activation": config["activation"], "dropout": config["dropout"]}
+    return model_spec("mlp", arguments, features)
+
+
 def train_model(
     config: dict, backend: str, progress: bool, checkpoint=None, resume=None, compiled=False
 ):
@@ -596,19 +606,10 @@ def train_model(
     recipe = RECIPES[config["dataset"]]
     splits = load_splits(config["dataset"], config["seed"])
     tg.manual_seed(config["seed"])
-    outputs = recipe.classes or 1
-    if config.get("model", "mlp") != "mlp":  # the MNIST-1D paper's CNN or GRU
-        model = mnist1d_model(config["model"], dtype=config["dtype"], backend=backend)
-    else:
-        sizes = [splits.X_train.shape[1], *config["hidden"], outputs]
-        _check_model_size(sizes, config["dtype"])
-        model = mlp(
-            sizes,
-            config["activation"],
-            config["dropout"],
-            dtype=config["dtype"],
-            backend=backend,
-        )
+    spec = train_model_spec(config, splits)
+    if spec["builder"] == "mlp":
+        _check_model_size(spec["arguments"]["sizes"], config["dtype"])
+    model = build_model(spec, dtype=config["dtype"], backend=backend)
     optimizer = make_optimizer(
         config["optimizer"],
         model.parameters(),
@@ -682,7 +683,8 @@ def run_train(args) -> int:
     if splits.note:
         print(f"note: {splits.note}")
     if args.save:
-        save(model.state_dict(), args.save, metadata={"config": config})
+        spec = train_model_spec(config, splits)
+        save(model.state_dict(), args.save, metadata={"config": config, "model": spec})
         print(f"model saved to {args.save} (use it: {PROG} evaluate {args.save})")
     if args.plot:
         plot_history(
@@ -1048,14 +1050,14 @@ def _saved_model(path: str):
         raise FileNotFoundError(
             f"no such model file: {path!r} (write one with '{PROG} train --save')"
         )
-    return read_config(path), load_model(path)
+    return load_saved(path)
 
 
 def run_evaluate(args) -> int:
-    config, model = _saved_model(args.model)
+    config, spec, model = _saved_model(args.model)
     dataset = args.dataset or config["dataset"]
     splits = load_splits(dataset, config.get("seed", 0))
-    features = input_features(model)
+    features = spec["input_features"]
     if splits.X_test.shape[1] != features:
         raise UsageError(
             f"argument --dataset: {dataset} has {splits.X_test.shape[1]} input features, "
@@ -1067,9 +1069,12 @@ def run_evaluate(args) -> int:
     test = data.DataLoader(splits.X_test, splits.y_test, 1024, shuffle=False, **where)
     results = {"test": evaluate(model, test, task=task, loss_fn=loss_fn)}
     print(_results_table(results, task))
+    shape = f"hidden {','.join(map(str, config['hidden']))}, {config['activation']}"
+    if config.get("model", "mlp") != "mlp":
+        shape = f"model {config['model']}"
     print(
-        f"model {args.model}: {dataset}, hidden {','.join(map(str, config['hidden']))}, "
-        f"{config['activation']}, {config.get('dtype', 'float32')}, seed {config.get('seed', 0)}"
+        f"model {args.model}: {dataset}, {shape}, {config.get('dtype', 'float32')}, "
+        f"seed {config.get('seed', 0)}"
     )
     if splits.note:
         print(f"note: {splits.note}")
@@ -1112,8 +1117,8 @@ def _write_predictions(path: str, predictions: np.ndarray) -> None:
 def run_predict(args) -> int:
     if args.out and os.path.splitext(args.out)[1].lower() not in (".npy", ".csv"):
         raise UsageError(f"argument --out: {args.out!r} must end in .npy or .csv")
-    config, model = _saved_model(args.model)
-    predictions = predict_saved(model, _read_inputs(args.inputs), config)
+    config, spec, model = _saved_model(args.model)
+    predictions = predict_saved(model, _read_inputs(args.inputs), config, spec["input_features"])
     if args.out:
         _write_predictions(args.out, predictions)
         print(f"{len(predictions)} predictions written to {args.out}")

@@ -70,10 +70,15 @@ def mlp(
 
 
 # ----------------------------------------------------------------- MNIST-1D paper models
+MNIST1D_INPUTS = 40  # an MNIST-1D sample: 40 positions, one value each
+
+
 class Logistic(nn.Module):
     """Multinomial logistic regression: logits = x W + b (the paper's linear baseline)."""
 
-    def __init__(self, input_size=40, output_size=10, dtype=None, backend=None, device=None):
+    def __init__(
+        self, input_size=MNIST1D_INPUTS, output_size=10, dtype=None, backend=None, device=None
+    ):
         super().__init__()
         self.linear = nn.Linear(
             input_size, output_size, dtype=dtype, backend=backend, device=device
@@ -90,7 +95,13 @@ class ResidualMLP(nn.Module):
     """
 
     def __init__(
-        self, input_size=40, output_size=10, hidden_size=100, dtype=None, backend=None, device=None
+        self,
+        input_size=MNIST1D_INPUTS,
+        output_size=10,
+        hidden_size=100,
+        dtype=None,
+        backend=None,
+        device=None,
     ):
         super().__init__()
         where = {"dtype": dtype, "backend": backend, "device": device}
@@ -143,7 +154,7 @@ class BiGRUNet(nn.Module):
         input_size=1,
         output_size=10,
         hidden_size=6,
-        time_steps=40,
+        time_steps=MNIST1D_INPUTS,
         dtype=None,
         backend=None,
         device=None,

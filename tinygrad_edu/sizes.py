@@ -37,6 +37,7 @@ OPS = (
     "ops_shape.py",
     "ops_linalg.py",
     "ops_rnn.py",
+    "ops_conv.py",
     "fused.py",
     "functional.py",
     "more_ops.py",

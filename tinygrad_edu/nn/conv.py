@@ -6,16 +6,16 @@ W (O, C/G, K) is a sum over the channels of the output's group and the kernel:
     y[n, o, l] = b[o] + sum_{c, k} W[o, c, k] * xpad[n, g(o) C/G + c, l s + k d]
 
 with stride s, dilation d and zero padding. It is computed here the im2col
-way, from operations every backend has: one strided slice of the padded
-input per kernel offset k (``xpad[..., k d : k d + s (L_out - 1) + 1 : s]``),
-the slices stacked into columns (N, L_out, C K), and one matrix product with
-the weight reshaped to (C K, O). Nothing else is needed for the gradient:
-the adjoint of each slice adds its part back into place, which sums to the
-convolution of the upstream gradient with the flipped kernel,
-dL/dx[n, c, i] = sum_{o, k} W[o, c, k] g[n, o, (i - k d) / s], and
-dL/dW[o, c, k] = sum_{n, l} g[n, o, l] xpad[n, c, l s + k d]. Both are
-recorded Tensor operations under ``create_graph``, so second derivatives
-(Hessian-vector products) work as for any composite.
+way: the ``Unfold`` op (``ops_conv.py``) gathers the columns (N, L_out, C K),
+one strided slice of the padded input per kernel offset k
+(``xpad[..., k d : k d + s (L_out - 1) + 1 : s]``) stacked, and one matrix
+product with the weight reshaped to (C K, O) does the rest. The gradient:
+Unfold's adjoint ``Fold`` adds each column entry back where it was read,
+which sums to the convolution of the upstream gradient with the flipped
+kernel, dL/dx[n, c, i] = sum_{o, k} W[o, c, k] g[n, o, (i - k d) / s], and
+dL/dW[o, c, k] = sum_{n, l} g[n, o, l] xpad[n, c, l s + k d]. Fold's
+gradient is Unfold, each recorded under ``create_graph``, so second
+derivatives (Hessian-vector products) work.
 
 A transposed convolution is the adjoint of a convolution: the input spread
 out with s - 1 zeros between its entries, padded with d (K - 1) - p zeros,
@@ -24,12 +24,13 @@ and convolved with the kernel flipped and its in and out channels swapped.
 
 from __future__ import annotations
 
-import itertools
 import math
 
+from ..backend import window_counts
 from ..creation import zeros
 from ..functional import stack
 from ..fused import linear
+from ..ops_conv import unfold
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -54,29 +55,18 @@ def windows(x: Tensor, kernel: tuple, stride: tuple, dilation: tuple, first: int
     The spatial axes are the last ``len(kernel)`` ones, or start at axis
     ``first``: (N, C, *spatial) gives (N, C, *out, prod(kernel)) and, with
     first = 1, a channels-last (N, *spatial, C) gives (N, *out, C, prod(kernel)).
-    Window entry k of output position l along an axis is x[l s + k d]: one
-    strided slice per kernel offset, then one stack.
+    Window entry k of output position l along an axis is x[l s + k d]: the
+    ``Unfold`` op (im2col; its gradient, ``Fold``, adds each entry back).
     """
     dims = len(kernel)
     first = x.ndim - dims if first < 0 else first
     spatial = x.shape[first : first + dims]
-    out = tuple(
-        (n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(spatial, kernel, stride, dilation)
-    )
-    if any(n < 1 for n in out):
+    if any(n < 1 for n in window_counts(spatial, kernel, stride, dilation)):
         raise ValueError(
             f"the kernel {kernel} with dilation {dilation} does not fit in the padded input "
             f"of spatial size {spatial}"
         )
-    lead = (slice(None),) * first
-    pieces = []
-    for offsets in itertools.product(*(range(k) for k in kernel)):
-        index = tuple(
-            slice(j * d, j * d + s * (n - 1) + 1, s)
-            for j, d, s, n in zip(offsets, dilation, stride, out)
-        )
-        pieces.append(x[lead + index])
-    return stack(pieces, axis=-1)
+    return unfold(x, kernel, stride, dilation, first)
 
 
 def _conv_padding(padding, kernel: tuple, dilation: tuple, stride: tuple, fn_name: str) -> tuple:

@@ -1,8 +1,8 @@
 """Pooling: ``F.max_pool1d/2d``, ``F.avg_pool1d/2d``, ``F.adaptive_avg_pool1d/2d`` and modules.
 
 Each output is a reduction over one window of the (padded) input, with the
-windows taken as in the convolution (``conv.windows``: one strided slice per
-kernel offset, stacked on a new last axis):
+windows taken as in the convolution (``conv.windows``, the ``Unfold`` op: one
+strided slice per kernel offset, stacked on a new last axis):
 
 * max pooling: y = max_k xpad[l s + k d], padded with -inf; the gradient goes
   to the maximum of each window (shared evenly if a window holds a tie);

@@ -1,11 +1,17 @@
 """Use a model saved by ``tinygrad-edu train --save``: rebuild it, predict with it.
 
 ``train --save PATH`` writes the weights (``model.state_dict()``) and, in the
-file's metadata, the run's settings under ``"config"`` (dataset, hidden
-widths, activation, dropout, dtype, seed...). :func:`load_model` reads both
-and rebuilds the same MLP with those weights, in evaluation mode;
-:func:`predict` runs it on raw inputs, scaled as the dataset's recipe scaled
-them for training.
+file's metadata (JSON, no pickle), the run's settings under ``"config"``
+(dataset, hidden widths, activation, dropout, dtype, seed...) and under
+``"model"`` how to build the model again: the name of a builder in
+:data:`BUILDERS`, its keyword arguments and the number of input features,
+
+    {"builder": "mnist1d_model", "arguments": {"name": "cnn"}, "input_features": 40}
+
+:func:`load_model` reads both, calls the builder and loads the weights, in
+evaluation mode; :func:`predict` runs it on raw inputs, scaled as the
+dataset's recipe scaled them for training. A file written before ``"model"``
+was recorded holds an MLP, whose widths the weights themselves give.
 """
 
 from __future__ import annotations
@@ -18,9 +24,12 @@ import numpy as np
 from .. import backend as backends
 from ..autograd import no_grad
 from ..creation import tensor
-from ..models import mlp
+from ..models import MNIST1D_INPUTS, mlp, mnist1d_model
 from ..serialization import load, load_metadata
 from .recipes import RECIPES
+
+# The builders a saved file may name (a table: a name in a file never imports code).
+BUILDERS = {"mlp": mlp, "mnist1d_model": mnist1d_model}
 
 # The recipes' input scaling that predict() applies to raw inputs: digits pixels
 # are 0..16 and the model saw them divided by 16. The other datasets are used as
@@ -28,6 +37,18 @@ from .recipes import RECIPES
 # standardised features).
 INPUT_DIVISOR = {"digits": 16.0}
 _LINEAR_WEIGHT = re.compile(r"^(\d+)\.weight$")
+
+
+def model_spec(builder: str, arguments: dict, input_features: int) -> dict:
+    """The ``"model"`` metadata of a saved model: ``BUILDERS[builder](**arguments)`` makes it."""
+    return {"builder": builder, "arguments": arguments, "input_features": input_features}
+
+
+def build_model(spec: dict, dtype=None, backend=None, device=None):
+    """``BUILDERS[spec["builder"]](**spec["arguments"], dtype=..., backend=..., device=...)``."""
+    return BUILDERS[spec["builder"]](
+        **spec["arguments"], dtype=dtype, backend=backend, device=device
+    )
 
 
 def read_config(path) -> dict:
@@ -46,21 +67,32 @@ def read_config(path) -> dict:
     return config
 
 
-def load_model(path, backend=None, device=None):
-    """Rebuild the MLP saved by ``tinygrad-edu train --save PATH``, weights included.
+def read_spec(path, config: dict, state: dict) -> dict:
+    """The ``"model"`` metadata of ``path`` (checked), or for an older file the MLP it holds."""
+    spec = load_metadata(path).get("model")
+    if spec is None:
+        return _older_spec(path, config, state)
+    cannot = f"{os.fspath(path)!r}: cannot rebuild the model:"
+    if not isinstance(spec, dict) or set(spec) != {"builder", "arguments", "input_features"}:
+        raise ValueError(f"{cannot} its 'model' metadata is not {{builder, arguments, inputs}}")
+    if spec["builder"] not in BUILDERS:
+        raise ValueError(
+            f"{cannot} unknown builder {spec['builder']!r} (known: {', '.join(BUILDERS)})"
+        )
+    features = spec["input_features"]
+    if not isinstance(spec["arguments"], dict):
+        raise ValueError(f"{cannot} the arguments of {spec['builder']} are not a dict")
+    if isinstance(features, bool) or not isinstance(features, int) or features < 1:
+        raise ValueError(f"{cannot} input_features is {features!r}, not a positive int")
+    return spec
 
-    The layer widths come from the weights themselves (``0.weight`` of shape
-    ``(in_features, hidden_1)``, ...), the activation, dropout and dtype from
-    the file's ``"config"`` metadata. The model is returned in evaluation mode
-    (dropout off), on ``backend``/``device`` (default: the default backend).
 
-    Examples
-    --------
-    >>> model = tg.train.load_model("model.safetensors")   # doctest: +SKIP
-    >>> model(tg.tensor(X_test)).numpy().argmax(axis=1)    # doctest: +SKIP
-    """
-    config = read_config(path)
-    state = load(path, backend=backend, device=device)
+def _older_spec(path, config: dict, state: dict) -> dict:
+    """A file saved before ``"model"`` was recorded: the paper's model by its name in
+    ``config``, else an MLP whose widths are those of its weights (``0.weight`` of shape
+    ``(in_features, hidden_1)``, ...)."""
+    if config.get("model", "mlp") != "mlp":
+        return model_spec("mnist1d_model", {"name": config["model"]}, MNIST1D_INPUTS)
     weights = sorted(
         (int(match.group(1)), tensor)
         for name, tensor in state.items()
@@ -69,21 +101,47 @@ def load_model(path, backend=None, device=None):
     if not weights:
         raise ValueError(f"{os.fspath(path)!r} holds no Linear weights ('0.weight', ...)")
     sizes = [weights[0][1].shape[0]] + [tensor.shape[1] for _, tensor in weights]
-    model = mlp(
-        sizes,
-        config["activation"],
-        config.get("dropout", 0.0),
-        dtype=config.get("dtype"),
-        backend=backend,
-        device=device,
-    )
-    model.load_state_dict(state)
-    return model.eval()
+    arguments = {
+        "sizes": sizes,
+        "activation": config["activation"],
+        "dropout": config.get("dropout", 0.0),
+    }
+    return model_spec("mlp", arguments, sizes[0])
 
 
-def input_features(model) -> int:
-    """The number of inputs of an MLP (rows of its first Linear weight)."""
-    return next(iter(model.parameters())).shape[0]
+def load_saved(path, backend=None, device=None):
+    """``(config, spec, model)`` of a file written by ``train --save``; see :func:`load_model`."""
+    config = read_config(path)
+    state = load(path, backend=backend, device=device)
+    spec = read_spec(path, config, state)
+    try:
+        model = build_model(spec, config.get("dtype"), backend, device)
+        model.load_state_dict(state)
+    except (TypeError, ValueError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise ValueError(
+            f"{os.fspath(path)!r}: cannot rebuild the model with {spec['builder']}"
+            f"(**{spec['arguments']}): {message}"
+        ) from None
+    return config, spec, model.eval()
+
+
+def load_model(path, backend=None, device=None):
+    """Rebuild the model saved by ``tinygrad-edu train --save PATH``, weights included.
+
+    The file's ``"model"`` metadata names the builder (``mlp``, or
+    ``mnist1d_model`` for the MNIST-1D paper's CNN and GRU) and its arguments;
+    the dtype comes from its ``"config"``. The model is returned in evaluation
+    mode (dropout off), on ``backend``/``device`` (default: the default
+    backend). A file whose model cannot be rebuilt raises a ValueError that
+    says why.
+
+    Examples
+    --------
+    >>> model = tg.train.load_model("model.safetensors")   # doctest: +SKIP
+    >>> model(tg.tensor(X_test)).numpy().argmax(axis=1)    # doctest: +SKIP
+    """
+    return load_saved(path, backend, device)[2]
 
 
 def prepare_inputs(inputs, config: dict, features: int) -> np.ndarray:
@@ -105,14 +163,15 @@ def prepare_inputs(inputs, config: dict, features: int) -> np.ndarray:
     return array / INPUT_DIVISOR.get(config["dataset"], 1.0)
 
 
-def predict(model, inputs, config: dict) -> np.ndarray:
-    """The model's output for raw ``inputs``: class indices, or regression values.
+def predict(model, inputs, config: dict, features: int) -> np.ndarray:
+    """The model's output for raw ``inputs`` (rows of ``features`` values): class
+    indices, or regression values.
 
     Classification models (a recipe with classes) give the index of the
     largest logit per row (int64, shape ``(n,)``); regression models their
     output (float, shape ``(n, outputs)``).
     """
-    batch = prepare_inputs(inputs, config, input_features(model))
+    batch = prepare_inputs(inputs, config, features)
     parameter = next(iter(model.parameters()))
     with no_grad():
         logits = model(tensor(batch, dtype=parameter.dtype, backend=parameter.backend))
