@@ -237,3 +237,15 @@ def test_a_nan_gradient_stays_in_its_own_entry_through_integer_indexing(txp):
     picked = x[txp.asarray([0, 0, 2])] * txp.asarray([float("nan"), 1.0, 1.0])
     (grad,) = tg.grad(txp.sum(picked), x)
     assert np.isnan(grad.tolist()[0]) and grad.tolist()[1:] == [0.0, 1.0]
+
+
+def test_a_sole_zero_dimensional_mask_indexes_as_numpy(txp):
+    """``x[mask]`` with a 0-d boolean mask adds an axis of length 0 or 1 (the standard's
+    sole-mask case: array_api_strict refuses the mask inside a tuple)."""
+    empty = txp.asarray(np.zeros((0,), dtype=bool))
+    assert empty[txp.asarray(False)].shape == (0, 0)
+    x = txp.asarray(np.arange(6.0).reshape(2, 3))
+    x.requires_grad_()
+    assert x[txp.asarray(True)].shape == (1, 2, 3) and x[txp.asarray(False)].shape == (0, 2, 3)
+    (grad,) = tg.grad(x[txp.asarray(True)].sum(), x)
+    assert grad.tolist() == [[1.0] * 3] * 2

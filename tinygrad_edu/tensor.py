@@ -457,7 +457,8 @@ def _normalize_index(index, tensor):
         for part in normalized
         if part is not None and part is not Ellipsis
     )
-    if consumed < tensor.ndim and not any(part is Ellipsis for part in normalized):
+    sole_mask = len(normalized) == 1 and getattr(normalized[0], "dtype", None) == xp.bool
+    if consumed < tensor.ndim and not sole_mask and not any(p is Ellipsis for p in normalized):
         normalized.append(Ellipsis)  # the standard wants the untouched trailing axes explicit
     return tuple(normalized)
 
