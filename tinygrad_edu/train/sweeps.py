@@ -34,8 +34,6 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 
-from tqdm import tqdm  # not tqdm.auto: that warns on import in a notebook without ipywidgets
-
 STATUSES = ("ok", "failed")
 
 
@@ -107,6 +105,10 @@ def sweep(
     if results is not None:
         _check_writable(results)
     todo = [i for i in range(len(tasks)) if i not in records]
+    # Imported here, as train/loop.py does: tqdm costs ~20 ms of `import tinygrad_edu`.
+    # Not tqdm.auto: that warns on import in a notebook kernel without ipywidgets.
+    from tqdm import tqdm
+
     bar = tqdm(
         total=len(tasks), initial=len(records), disable=not progress, unit="run", desc="sweep"
     )
