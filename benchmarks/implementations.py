@@ -227,8 +227,9 @@ class TinygradEdu:
     def mlp(self, workload):
         return self.MLP(self.tg, workload)
 
-    def chain(self, workload):
-        tg = self.tg
+    @staticmethod
+    def chain_ops(workload):
+        """The op chain as Tensor methods, one function per op (eager and compiled alike)."""
         mul, add = wl.CHAIN_MUL, wl.CHAIN_ADD
         ops = {
             "mul": lambda t: t * mul,
@@ -236,7 +237,11 @@ class TinygradEdu:
             "tanh": lambda t: t.tanh(),
             "sin": lambda t: t.sin(),
         }
-        chain = [ops[name] for name in chain_op_names(workload.n_ops)]
+        return [ops[name] for name in chain_op_names(workload.n_ops)]
+
+    def chain(self, workload):
+        tg = self.tg
+        chain = self.chain_ops(workload)
         x0 = workload.x0
 
         def run():
@@ -285,14 +290,7 @@ class TinygradEduCompiled(TinygradEdu):
 
     def chain(self, workload):
         tg = self.tg
-        mul, add = wl.CHAIN_MUL, wl.CHAIN_ADD
-        ops = {
-            "mul": lambda t: t * mul,
-            "add": lambda t: t + add,
-            "tanh": lambda t: t.tanh(),
-            "sin": lambda t: t.sin(),
-        }
-        chain = [ops[name] for name in chain_op_names(workload.n_ops)]
+        chain = self.chain_ops(workload)
         x0 = workload.x0
 
         def forward_backward(x):

@@ -69,3 +69,16 @@ def op_names(tensor) -> set:
         names.add(t.grad_fn.name)
         stack.extend(t.grad_fn.parents)
     return names
+
+
+def training_step(model, opt, loss_fn):
+    """The plain step the compile tests capture: zero_grad, loss, backward, step; the loss."""
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step

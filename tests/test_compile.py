@@ -20,6 +20,8 @@ from tinygrad_edu import nn, optim
 from tinygrad_edu.data import DataLoader
 from tinygrad_edu.optim import lr_scheduler
 
+from .helpers import training_step
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import workloads as wl  # noqa: E402
 
@@ -32,14 +34,7 @@ def train(build, batches, compiled, steps=STEPS, backend="numpy", every_epoch=No
     """Run ``steps`` steps; return (losses, final state arrays, the step)."""
     tg.manual_seed(0)
     model, opt, loss_fn = build()
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = training_step(model, opt, loss_fn)
     run = tg.compile(step) if compiled else step
     losses = []
     for i in range(steps):
@@ -289,13 +284,7 @@ def test_item_inside_the_step_warns_once_and_runs_eagerly():
         seen.append(loss.item())
         return loss
 
-    def eager(x, y):
-        eager_opt.zero_grad()
-        loss = F.mse_loss(eager_model(x), y)
-        loss.backward()
-        eager_opt.step()
-        return loss
-
+    eager = training_step(eager_model, eager_opt, F.mse_loss)
     compiled = tg.compile(step)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -376,17 +365,8 @@ def test_a_changed_hyperparameter_captures_again():
     model, opt, x, y = _regression_setup()
     eager_model, eager_opt, _, _ = _regression_setup()
 
-    def make(model, opt):
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
-
-    compiled, eager = tg.compile(make(model, opt)), make(eager_model, eager_opt)
+    compiled = tg.compile(training_step(model, opt, F.mse_loss))
+    eager = training_step(eager_model, eager_opt, F.mse_loss)
     for momentum in (0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5):
         for o in (opt, eager_opt):
             o.param_groups[0]["momentum"] = momentum
@@ -406,18 +386,8 @@ def test_more_variants_than_the_cache_holds_stay_correct():
         for n in (2, 3, 4, 5, 6)
     ]
 
-    def make(model, opt):
-        def step(x, y):
-            opt.zero_grad()
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
-
-    compiled = tg.compile(make(model, opt), max_variants=2)
-    eager = make(eager_model, eager_opt)
+    compiled = tg.compile(training_step(model, opt, F.mse_loss), max_variants=2)
+    eager = training_step(eager_model, eager_opt, F.mse_loss)
     for i in range(40):
         x, y = data[(i // 3) % len(data)]
         assert np.array_equal(compiled(x, y).numpy(), eager(x, y).numpy())
@@ -431,15 +401,7 @@ def test_bad_targets_raise_the_eager_message_on_a_replay():
     tg.manual_seed(0)
     model = nn.Linear(4, 3, dtype="float64")
     opt = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = tg.compile(step)
+    compiled = tg.compile(training_step(model, opt, F.cross_entropy))
     x = tg.tensor(np.ones((2, 4)))
     for _ in range(4):
         compiled(x, tg.tensor(np.array([0, 2])))
@@ -620,14 +582,7 @@ def _jax_runs(dropout):
         layers = [nn.Linear(2, 8), nn.Tanh()] + ([nn.Dropout(0.2)] if dropout else [])
         model = nn.Sequential(*layers, nn.Linear(8, 3)).to(backend="jax")
         opt = optim.Adam(model.parameters(), lr=0.01)
-
-        def step(x, y, model=model, opt=opt):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = training_step(model, opt, F.cross_entropy)
         run = tg.compile(step) if compiled else step
         losses = [run(x, y).numpy() for _ in range(10)]
         results.append(losses + [p.numpy() for p in model.parameters()])

@@ -13,7 +13,7 @@ import tinygrad_edu.nn.functional as F
 from tinygrad_edu import backend as backends
 from tinygrad_edu import nn, optim
 
-from .helpers import make_input
+from .helpers import make_input, training_step
 from .op_cases import CASES
 
 pytestmark = pytest.mark.gpu
@@ -121,14 +121,7 @@ def test_a_compiled_step_replays_the_eager_numbers_on_cupy():
             nn.Linear(8, 16, dtype="float64"), nn.Tanh(), nn.Linear(16, 3, dtype="float64")
         ).to(backend="cupy")
         opt = optim.Adam(model.parameters(), lr=1e-2)
-
-        def step(x, y, model=model, opt=opt):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = training_step(model, opt, F.cross_entropy)
         run = tg.compile(step) if compiled else step
         losses = [run(x, y).numpy() for _ in range(20)]
         results.append(losses + [p.numpy() for p in model.parameters()])

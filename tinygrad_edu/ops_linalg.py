@@ -168,9 +168,7 @@ class _SvdFactor(Function):
     rules_on_tensors = True
 
     def svd(self, xp, a, factors):
-        u, s, vh = xp.linalg.svd(a, full_matrices=False) if factors is None else factors
-        self.u, self.vh = u, vh  # for the plain rule of the singular values
-        return u, s, vh
+        return xp.linalg.svd(a, full_matrices=False) if factors is None else factors
 
 
 def _squared_gaps(s):
@@ -188,7 +186,9 @@ class SvdVals(_SvdFactor):
     """s = singular values of A (descending);  dL/dA = U diag(g) Vh."""
 
     def forward(self, xp, a, factors=None):
-        return self.svd(xp, a, factors)[1]
+        u, s, vh = self.svd(xp, a, factors)
+        self.u, self.vh = u, vh  # for the plain rule
+        return s
 
     def backward(self, F, g, inputs, out):
         if F.recording:  # U and Vh recorded: the rule can be differentiated again
