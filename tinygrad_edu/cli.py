@@ -672,12 +672,9 @@ def run_train(args) -> int:
         )
     }
     print(_results_table(results, task))
-    shape = f"hidden {','.join(map(str, config['hidden']))}"
-    if config.get("model", "mlp") != "mlp":
-        shape = f"model {config['model']}"
     print(
         f"time {seconds:.1f} s, {history.epochs} epochs, {config['optimizer']} "
-        f"lr {config['lr']:g}, {shape}, "
+        f"lr {config['lr']:g}, {_architecture(config)}, "
         f"backend {args.backend}, {config['dtype']}, seed {config['seed']}"
     )
     if splits.note:
@@ -733,6 +730,14 @@ def _check_output(path, option: str, figure: bool = False) -> None:
 def _writable(path: str) -> bool:
     write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
     return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & write_bits)
+
+
+def _architecture(config: dict, activation: bool = False) -> str:
+    """``hidden 64,32`` (with ``, relu`` if asked) for an MLP, ``model cnn`` for the others."""
+    if config.get("model", "mlp") != "mlp":
+        return f"model {config['model']}"
+    shape = f"hidden {','.join(map(str, config['hidden']))}"
+    return f"{shape}, {config['activation']}" if activation else shape
 
 
 def _results_table(results: dict, task: str) -> str:
@@ -1069,11 +1074,9 @@ def run_evaluate(args) -> int:
     test = data.DataLoader(splits.X_test, splits.y_test, 1024, shuffle=False, **where)
     results = {"test": evaluate(model, test, task=task, loss_fn=loss_fn)}
     print(_results_table(results, task))
-    shape = f"hidden {','.join(map(str, config['hidden']))}, {config['activation']}"
-    if config.get("model", "mlp") != "mlp":
-        shape = f"model {config['model']}"
     print(
-        f"model {args.model}: {dataset}, {shape}, {config.get('dtype', 'float32')}, "
+        f"model {args.model}: {dataset}, {_architecture(config, activation=True)}, "
+        f"{config.get('dtype', 'float32')}, "
         f"seed {config.get('seed', 0)}"
     )
     if splits.note:
