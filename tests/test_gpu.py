@@ -128,3 +128,121 @@ def test_a_compiled_step_replays_the_eager_numbers_on_cupy():
     assert run.variants and "eager" not in run.variants[0]
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------- CUDA graphs: backend.graph_function
+def _graph_step(w, x, lr):
+    """Elementwise calls and sums (no matmul: CuPy refuses cuBLAS calls while a stream
+    captures), an in-place update of the bound ``w``, and two fresh outputs."""
+    y = cupy_xp.tanh(x * w)
+    loss = cupy_xp.sum(y * y)
+    grad = cupy_xp.sum(2.0 * y * (1.0 - y * y) * x, axis=0)
+    w -= lr * grad
+    return loss, grad
+
+
+def _graph_inputs(seed):
+    """New arrays each call: a batch and a 0-d learning rate (copied into the graph)."""
+    rng = np.random.default_rng(seed)
+    return cupy_xp.asarray(rng.standard_normal((64, 8))), cupy_xp.asarray(0.05 + 0.01 * seed)
+
+
+def _graph_parameter():
+    return cupy_xp.asarray(np.random.default_rng(100).standard_normal(8))
+
+
+def test_a_captured_step_matches_running_it_plainly():
+    """Five launches (the first one captures, then launches: w is updated once, not twice)."""
+    w = _graph_parameter()
+    w_plain = cupy_xp.asarray(w, copy=True)
+    run = backends.graph_function(cupy_xp, _graph_step, [True, False, False])
+    for seed in range(5):
+        x, lr = _graph_inputs(seed)
+        loss, grad = run(w, x, lr)
+        loss_plain, grad_plain = _graph_step(w_plain, x, lr)
+        for got, want in ((loss, loss_plain), (grad, grad_plain), (w, w_plain)):
+            np.testing.assert_allclose(
+                backends.to_numpy(got), backends.to_numpy(want), rtol=1e-12, atol=0
+            )
+
+
+def test_a_graph_returns_the_same_output_arrays_every_launch():
+    w = _graph_parameter()
+    run = backends.graph_function(cupy_xp, _graph_step, [True, False, False])
+    first = run(w, *_graph_inputs(0))
+    first_loss = float(backends.to_numpy(first[0]))
+    second = run(w, *_graph_inputs(1))
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert float(backends.to_numpy(first[0])) != first_loss, "overwritten by the next launch"
+
+
+def test_unbound_inputs_are_copied_in_before_each_launch():
+    run = backends.graph_function(cupy_xp, lambda x: (x * 2.0,), [False])
+    x = cupy_xp.asarray([1.0, 2.0])
+    (out,) = run(x)
+    np.testing.assert_array_equal(backends.to_numpy(out), [2.0, 4.0])
+    x[...] = 5.0  # the same array, new values
+    run(x)
+    np.testing.assert_array_equal(backends.to_numpy(out), [10.0, 10.0])
+    x[...] = 7.0  # after the launch: the graph reads its own copy, made at the next call
+    np.testing.assert_array_equal(backends.to_numpy(out), [10.0, 10.0])
+    run(cupy_xp.asarray([3.0, 4.0]))  # another array of the same shape and dtype
+    np.testing.assert_array_equal(backends.to_numpy(out), [6.0, 8.0])
+
+
+def test_a_bound_input_must_be_the_array_the_graph_was_captured_with():
+    w = _graph_parameter()
+    run = backends.graph_function(cupy_xp, _graph_step, [True, False, False])
+    run(w, *_graph_inputs(0))
+    before = backends.to_numpy(w).copy()
+    with pytest.raises(backends.GraphInputMoved, match="input 0 is bound"):
+        run(cupy_xp.asarray(w, copy=True), *_graph_inputs(1))
+    x, lr = _graph_inputs(1)
+    with pytest.raises(backends.GraphInputMoved, match=r"input 1 is float64 \(32, 8\)"):
+        run(w, x[:32], lr)
+    np.testing.assert_array_equal(backends.to_numpy(w), before)  # nothing was launched
+
+
+def test_a_step_that_reads_the_host_is_refused_and_changes_nothing():
+    def reads_the_host(w, x):
+        w *= 2.0  # queued before the host read: it must not run
+        if float(cupy_xp.sum(x)) > 0:  # a device-to-host copy: not allowed while capturing
+            w += 1.0
+        return (w,)
+
+    w, x = cupy_xp.ones(3), cupy_xp.ones(3)
+    run = backends.graph_function(cupy_xp, reads_the_host, [True, False])
+    with pytest.raises(backends.GraphCaptureFailed, match="could not capture") as failed:
+        run(w, x)
+    assert failed.value.__cause__ is not None
+    np.testing.assert_array_equal(backends.to_numpy(w), [1.0, 1.0, 1.0])
+    with pytest.raises(backends.GraphCaptureFailed, match="failed before"):
+        run(w, x)  # not captured again
+    np.testing.assert_array_equal(backends.to_numpy(w * 3.0), [3.0, 3.0, 3.0])  # CuPy works on
+
+
+def test_a_matmul_step_is_captured_exactly_or_refused_untouched():
+    """A step with matmuls: CuPy 14 refuses cuBLAS calls during capture
+    (``cupy_backends/cuda/libs/cublas.pyx``, ``setStream``), so the capture must fail
+    cleanly with w unchanged; a CuPy that allows them must give the plain numbers."""
+
+    def linear_step(w, x, lr):
+        w *= 1.0 - lr  # weight decay, queued before the first matmul
+        grad = x.T @ (x @ w)
+        w -= lr * grad
+        return (grad,)
+
+    rng = np.random.default_rng(3)
+    x, lr = cupy_xp.asarray(rng.standard_normal((16, 4))), cupy_xp.asarray(0.01)
+    w = cupy_xp.asarray(rng.standard_normal(4))
+    w_plain = cupy_xp.asarray(w, copy=True)
+    run = backends.graph_function(cupy_xp, linear_step, [True, False, False])
+    try:
+        (grad,) = run(w, x, lr)
+    except backends.GraphCaptureFailed as failed:
+        assert "cuBLAS" in str(failed.__cause__), failed.__cause__
+        np.testing.assert_array_equal(backends.to_numpy(w), backends.to_numpy(w_plain))
+        return
+    (grad_plain,) = linear_step(w_plain, x, lr)
+    np.testing.assert_allclose(backends.to_numpy(grad), backends.to_numpy(grad_plain), rtol=1e-12)
+    np.testing.assert_allclose(backends.to_numpy(w), backends.to_numpy(w_plain), rtol=1e-12)
