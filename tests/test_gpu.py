@@ -166,6 +166,28 @@ def test_a_captured_step_matches_running_it_plainly():
             )
 
 
+def test_a_graph_launches_in_order_on_the_callers_stream():
+    """On a non-blocking stream of the caller's: what is queued there before a call is
+    copied in, and what is read there after it sees the launch."""
+    import cupy
+
+    w = _graph_parameter()
+    w_plain = cupy_xp.asarray(w, copy=True)
+    cupy.cuda.get_current_stream().synchronize()  # w is written before another stream reads it
+    run = backends.graph_function(cupy_xp, _graph_step, [True, False, False])
+    with cupy.cuda.Stream(non_blocking=True):
+        for seed in range(3):
+            x, lr = _graph_inputs(seed)
+            x *= 1.5  # queued on this stream just before the call
+            loss, _ = run(w, x, lr)
+            loss_plain, _ = _graph_step(w_plain, x, lr)
+            np.testing.assert_allclose(
+                backends.to_numpy(loss), backends.to_numpy(loss_plain), rtol=1e-12, atol=0
+            )
+        got, want = backends.to_numpy(w), backends.to_numpy(w_plain)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
 def test_a_graph_returns_the_same_output_arrays_every_launch():
     w = _graph_parameter()
     run = backends.graph_function(cupy_xp, _graph_step, [True, False, False])
