@@ -1168,7 +1168,8 @@ class _Program:
 
     # ------------------------------------------------------------ buffer reuse
     def _plan_reuse(self, kept, writes, returned):
-        """Nodes ``v = a op b`` that can be written ``a op= b`` (measured: see docs/compile.md).
+        """Nodes ``v = a op b`` that can be written ``a op= b``, and ``v = f(a, b)`` for a NumPy
+        ufunc ``f`` that can be written ``v = f(a, b, out=a)`` (measured: see docs/compile.md).
 
         Allowed when ``a`` is a temporary made by arithmetic in this program, used
         only as an arithmetic operand (so no view or other reference to its memory
@@ -1176,7 +1177,7 @@ class _Program:
         The in-place ufunc loop computes the same numbers into the old buffer and
         saves an allocation (and, for large arrays, the memory traffic of a new one).
         Returns {node index: operand position}; ``self.same_var`` maps the result's
-        variable to the operand's.
+        variable to the operand's (``a op= b``: one name for both).
         """
         trace, alias = self.trace, self.alias
         self.same_var = {}
@@ -1187,7 +1188,7 @@ class _Program:
         inputs = {trace.var_of[slot.vid] for slot in self.reads}
         for position, node in enumerate(kept):
             operands = []
-            if node.kind in ("binop", "unop"):
+            if node.kind in ("binop", "unop") or _binary_ufunc_call(node):
                 operands = [a for a in node.args if isinstance(a, _Ref)]
             elif node.kind == "iop":
                 operands = [a for a in node.args[1:] if isinstance(a, _Ref)]
@@ -1204,9 +1205,14 @@ class _Program:
             escaped.add(var(vid))
         plan = {}
         for position, node in enumerate(kept):
-            if node.kind != "binop" or node.target not in _SCALAR_TO_ARRAY or node.out is None:
+            if node.out is None:
                 continue
-            candidates = [0, 1] if node.target in ("+", "*") else [0]
+            if _binary_ufunc_call(node):  # maximum(z, zeros) -> maximum(z, zeros, out=z)
+                candidates = [0]
+            elif node.kind == "binop" and node.target in _SCALAR_TO_ARRAY:
+                candidates = [0, 1] if node.target in ("+", "*") else [0]
+            else:
+                continue
             for index in candidates:
                 operand = node.args[index]
                 if not isinstance(operand, _Ref) or operand.vid in self.folded:
@@ -1219,7 +1225,8 @@ class _Program:
                     and v not in self.same_var.values()
                 ):  # fmt: skip
                     plan[position] = index
-                    self.same_var[var(node.out)] = self.same_var.get(v, v)
+                    if node.kind == "binop":  # a call keeps its own name: a1 = maximum(z1, ...)
+                        self.same_var[var(node.out)] = self.same_var.get(v, v)
                     break
         return plan
 
@@ -1582,6 +1589,12 @@ class _Program:
             return f"if not {function}({call[0]}): raise _GuardFailed", shown
         if node.inplace is not None:
             return f"{function}({call[0]})", f"{function}({call[1]})"
+        if reuse is not None:  # a binary ufunc writing into its first operand's memory
+            into = args[reuse]
+            return (
+                f"{out} = {function}({call[0]}, out={into[0]})",
+                f"{out} = {function}({call[1]}, out={into[1]})",
+            )
         scalars = _refs(node.args, node.kwargs)
         if (
             scalars and not node.effect and not self._plain_calls
@@ -1652,6 +1665,17 @@ class _MadeGrads(dict):
 
     def __missing__(self, key):
         return None
+
+
+def _binary_ufunc_call(node) -> bool:
+    """``f(a, b)`` for a two-input NumPy ufunc, positional arguments only."""
+    function = node.target.function if node.kind == "call" else None
+    return (
+        isinstance(function, np.ufunc)
+        and function.nin == 2
+        and len(node.args) == 2
+        and not node.kwargs
+    )
 
 
 def _pure_placeholder():
@@ -1838,6 +1862,7 @@ class Compiled:
         self.strict = strict
         self.max_variants = max_variants
         self._variants: OrderedDict = OrderedDict()
+        self._last = None  # the variant the previous call replayed
         self._seen: dict = {}  # signature -> calls so far (the first runs plainly)
         self._found = None
         self._warned: set = set()
@@ -1850,8 +1875,11 @@ class Compiled:
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         signature = self._signature(args, kwargs)
-        variant = self._variants.get(signature)
+        variant = self._last  # most calls repeat the previous signature: compare, do not hash
+        if variant is None or variant.signature != signature:
+            variant = self._variants.get(signature)
         if variant is not None and variant.program is not None:
+            self._last = variant
             call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
             try:
                 return variant.program.run(call_args)
@@ -1859,6 +1887,7 @@ class Compiled:
                 return self.fn(*args, **kwargs)  # eager: raises the check's own message
             except _StaleState:
                 del self._variants[signature]
+                self._last = None
                 return self.fn(*args, **kwargs)
         if variant is not None and variant.reason is not None:
             return self.fn(*args, **kwargs)
@@ -1869,17 +1898,16 @@ class Compiled:
         return self._capture(signature, args, kwargs)
 
     def _signature(self, args, kwargs):
-        parts = [
-            thread_mode.grad_enabled,
-            thread_mode.tracer is None and ProcessMode.anomaly is None,
-        ]
-        for arg in args:
-            parts.append(_argument_key(arg))
-        for key in sorted(kwargs) if kwargs else ():
-            parts.append((key, _argument_key(kwargs[key])))
-        if self._found is not None:
-            parts.append(self._found.key())
-        return tuple(parts)
+        mode = thread_mode
+        signature = (
+            mode.grad_enabled,
+            mode.tracer is None and ProcessMode.anomaly is None,
+            None if self._found is None else self._found.key(),
+            *map(_argument_key, args),
+        )
+        if kwargs:
+            signature += tuple((key, _argument_key(kwargs[key])) for key in sorted(kwargs))
+        return signature
 
     def _traceable(self, args, kwargs):
         if thread_mode.tracer is not None or ProcessMode.anomaly is not None:
@@ -1969,6 +1997,7 @@ class Compiled:
 
     def _store(self, signature, variant):
         self._variants[signature] = variant
+        self._last = None
         while len(self._variants) > self.max_variants:
             old, _ = self._variants.popitem(last=False)
             self._seen.pop(old, None)

@@ -326,7 +326,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dL/dx = g * [x > 0]."""
+    """y = max(x, 0);  dL/dx = g * [x > 0] = g * [y > 0] (the same mask, read from y)."""
 
     def forward(self, xp, x):
         # Against an array of zeros, not the scalar 0: NumPy's maximum of two equal-shape
@@ -334,7 +334,9 @@ class Relu(Function):
         return xp.maximum(x, backend.zeros_like(xp, x))
 
     def backward(self, F, g, inputs, out):
-        return (g * F.const(F.value(inputs[0]) > 0, g.dtype),)
+        # from y, not x: then nothing reads x after the forward pass, and a compiled step
+        # (tg.compile) may write y into x's memory
+        return (g * F.const(F.value(out) > 0, g.dtype),)
 
 
 class Softplus(Function):
