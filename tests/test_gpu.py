@@ -110,7 +110,8 @@ def test_one_training_step_matches_numpy(dtype, rtol):
 
 
 def test_a_compiled_step_replays_the_eager_numbers_on_cupy():
-    """tg.compile on CuPy: the call-by-call replay (no CUDA-graph capture), 20 Adam steps."""
+    """tg.compile on CuPy: 20 Adam steps; Adam's bias corrections (Python numbers next to
+    arrays) keep the call-by-call replay."""
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.standard_normal((32, 8)), backend="cupy")
     y = tg.tensor(rng.integers(0, 3, 32), backend="cupy")
@@ -128,6 +129,63 @@ def test_a_compiled_step_replays_the_eager_numbers_on_cupy():
     assert run.variants and "eager" not in run.variants[0]
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _compiled_runs(build, loss_fn=F.mse_loss, steps=12):
+    """Losses and parameters after eager and compiled steps on CuPy; the compiled step."""
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((32, 8)), backend="cupy")
+    y = tg.tensor(rng.standard_normal((32, 1)), backend="cupy")
+    results = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        model, opt = build()
+        step = training_step(model, opt, loss_fn)
+        run = tg.compile(step) if compiled else step
+        losses = [run(x, y).numpy() for _ in range(steps)]
+        results.append(losses + [p.numpy() for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    return run
+
+
+class _Elementwise(nn.Module):
+    """pred = sum_j x_j w_j + b: no matmul, so the step can be captured as a CUDA graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(tg.tensor(np.linspace(-0.5, 0.5, 8), backend="cupy"))
+        self.b = nn.Parameter(tg.zeros(1, dtype="float64", backend="cupy"))
+
+    def forward(self, x):
+        return (x * self.w).sum(axis=1, keepdims=True) + self.b
+
+
+def test_a_compiled_step_without_matmul_launches_one_cuda_graph():
+    def build():
+        model = _Elementwise()
+        return model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def squared_error(pred, y):  # mse_loss sums the squares with a dot product: cuBLAS
+        return ((pred - y) * (pred - y)).mean()
+
+    run = _compiled_runs(build, squared_error)
+    program = next(v.program for v in run._variants.values() if v.program is not None)
+    assert "one CUDA graph" in run.explain(file=open("/dev/null", "w"))
+    assert program.run is program._globals["_replay"]  # captured, not fallen back
+
+
+def test_a_compiled_step_with_matmul_falls_back_to_the_plain_replay():
+    def build():
+        model = nn.Sequential(
+            nn.Linear(8, 16, dtype="float64"), nn.Tanh(), nn.Linear(16, 1, dtype="float64")
+        )
+        return model.to(backend="cupy"), optim.SGD(model.parameters(), lr=0.05)
+
+    run = _compiled_runs(build)  # the same numbers, whichever replay ran
+    program = next(v.program for v in run._variants.values() if v.program is not None)
+    captured = program.run is program._globals["_replay"]
+    print(f"matmul step: {'captured as a CUDA graph' if captured else 'plain replay'}")
 
 
 # ------------------------------------------- CUDA graphs: backend.graph_function

@@ -1094,6 +1094,7 @@ class _Program:
         self._globals.update(capture.globals)
         self._names_of_functions: dict = {}
         self._plain_calls = False
+        self._graph_outputs: set = set()
         self._constant_names: dict = {}
         self._shown_constants: list = []
         self.folded, self.alias, self.trace = folded, alias, trace
@@ -1347,6 +1348,8 @@ class _Program:
         if pure is not None:
             code, pure_code = self._emit_jit(code, kept, pure)
             shown += [self._line(node)[1] for node in kept]
+        graph = self._graph_plan(kept, writes, returned) if pure is None else None
+        head = list(code)
         body_start = len(code)
         for position, node in enumerate(kept if pure is None else ()):
             line, text = self._line(node, self.reuse.get(position))
@@ -1370,6 +1373,14 @@ class _Program:
         if pure is not None:
             code = pure_code + code
             header.append("# array calls: one jax.jit function (guards, Python numbers before it)")
+        if graph is not None:
+            code = self._emit_graph(head, graph, writes, in_place, returned) + [
+                "def _replay_plain(_args):",
+                *code[1:],
+            ]
+            header.append(
+                "# array calls: one CUDA graph, replayed plainly if CuPy cannot capture it"
+            )
         if self._shown_constants:
             header.append(f"# constants: {'; '.join(self._shown_constants)}")
         self.header = header
@@ -1448,6 +1459,119 @@ class _Program:
             code.append("    " + self._line(node)[0])
         code.append(f"    {', '.join(outputs)}, = _jitted({', '.join(inputs)})")
         return code, pure_code
+
+    # ------------------------------------------------------------ CuPy: one CUDA graph
+    def _graph_plan(self, kept, writes, returned):
+        """For CuPy: (host nodes, graph nodes, inputs, bound, outputs, xp), or None.
+
+        As for ``jax.jit``, the array calls become one function, here captured as a
+        CUDA graph (``backend.graph_function``, which says what a graph can hold).
+        Guards, the arithmetic on Python numbers and arrays made from numbers alone
+        (the learning rate as a 0-d array) run before each launch. A graph would
+        freeze a Python number and draw its random numbers once, so a node reading a
+        number together with arrays, or a random draw, keeps the plain replay; so does
+        an in-place write into what may share memory with a copied input. An input
+        read from state the program never replaces is *bound* (the graph reads and
+        writes that very array); the others (arguments, replaced state, the 0-d
+        learning rate) are copied in before each launch.
+        """
+        types = self.trace.raw_types
+        xp = _NAMESPACE_HINT.get(next(iter(types))) if len(types) == 1 else None
+        if xp is None or backend.graph_function(xp, _pure_placeholder, ()) is None:
+            return None
+        dtype_of = self.trace.dtype_of
+        host, body = [], []
+        for node in kept:
+            free = self._free(node)
+            numbers = [v for v in free if dtype_of[v][0] is None]
+            if node.kind in ("guard", "scalar") or (numbers and len(numbers) == len(free)):
+                host.append(node)
+            elif node.effect or numbers:
+                return None
+            else:
+                body.append(node)
+        made = {self._var(n.out) for n in body if n.out is not None and n.inplace is None}
+        if any(self._var(v) in made for node in host for v in self._free(node)):
+            return None  # host work must come before the launch
+        inputs = []
+        for node in body:
+            inputs += [self._var(v) for v in self._free(node) if self._var(v) not in made]
+        inputs = list(dict.fromkeys(inputs))
+        wanted = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
+        outputs = [
+            self._var(vid) for vid in wanted
+            if self.alias.get(vid, vid) not in self.folded and self._var(vid) in made
+        ]  # fmt: skip
+        outputs = list(dict.fromkeys(outputs))
+        if not body or not outputs:
+            return None
+        replaced = {id(slot) for slot, _ in writes}
+        state = {
+            self._var(s.vid) for s in self.reads
+            if not s.expr.startswith("_a") and id(s) not in replaced
+        }  # fmt: skip
+        bound = tuple(name in state for name in inputs)
+        may_alias_copied = {name for name in inputs if name not in state}
+        for node in body:
+            if node.inplace is not None:
+                if self._var(node.out) in may_alias_copied:
+                    return None
+                continue
+            if node.out is None or node.kind in ("binop", "unop"):  # operators make new arrays
+                continue
+            viewed = node.args[:1] if node.kind in ("getitem", "attr", "method") else node.args
+            if any(
+                self._var(v) in may_alias_copied for v in self._free(_Node("", None, viewed, {}))
+            ):
+                may_alias_copied.add(self._var(node.out))  # perhaps a view of a copied input
+        return host, body, inputs, bound, outputs, xp
+
+    def _emit_graph(self, head, graph, writes, in_place, returned):
+        """``_replay``: the host nodes, one graph launch, the writes; ``_replay_plain`` after it."""
+        host, body, inputs, bound, outputs, xp = graph
+        host_lines = [self._line(node)[0] for node in host]
+        self._plain_calls = True  # no memo inside the captured function
+        try:
+            lines = [self._line(node)[0] for node in body]
+        finally:
+            self._plain_calls = False
+        program = self
+
+        def plain(args):  # CuPy could not capture this step (cuBLAS, say): replay it plainly
+            program.run = program._globals["_replay_plain"]
+            return program.run(args)
+
+        self._globals.update(
+            _graph_function=backend.graph_function, _xp=xp, _plain=plain,
+            _GraphCaptureFailed=backend.GraphCaptureFailed,
+            _GraphInputMoved=backend.GraphInputMoved,
+        )  # fmt: skip
+        code = [f"def _pure({', '.join(inputs)}):", *("    " + line for line in lines)]
+        code.append(f"    return ({', '.join(outputs)},)")
+        code += [f"_graphed = _graph_function(_xp, _pure, {bound!r})", ""]
+        code += head + ["    " + line for line in host_lines]
+        code += [
+            "    try:",
+            f"        {', '.join(outputs)}, = _graphed({', '.join(inputs)})",
+            "    except _GraphInputMoved:",  # a parameter's array was replaced: capture again
+            "        raise _StaleState from None",
+            "    except _GraphCaptureFailed:",
+            "        return _plain(_args)",
+        ]
+        for slot, vid in writes:
+            value = None if vid is None else self._value(vid)[0]
+            if vid is not None and self.alias.get(vid, vid) in self.folded:
+                value = f"_fresh({value})"
+            code.append("    " + slot.write_code(value))
+        marked = [s.expr for s in in_place if s.kind == "data"]
+        if marked:
+            code.append(f"    _mark(({', '.join(marked)},))")
+        self._graph_outputs = set(outputs)  # returned copied: the next launch overwrites them
+        try:
+            code.append(f"    return {self._returned_code(returned)}")
+        finally:
+            self._graph_outputs = set()
+        return code + [""]
 
     def _var(self, vid):
         return self.names[self.trace.var_of[self.alias.get(vid, vid)]]
@@ -1633,9 +1757,12 @@ class _Program:
 
     def _returned_code(self, returned):
         kind = returned[0]
-        if kind == "tensor":
-            return f"_wrap({self._value(returned[1])[0]})"
-        if kind in ("array", "number"):
+        if kind in ("tensor", "array"):
+            value = self._value(returned[1])[0]
+            if value in self._graph_outputs:
+                value = f"_fresh({value})"
+            return f"_wrap({value})" if kind == "tensor" else value
+        if kind == "number":
             return self._value(returned[1])[0]
         if kind == "sequence":
             items = [self._returned_code(r) for r in returned[2]]
