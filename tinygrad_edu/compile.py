@@ -1104,6 +1104,7 @@ class _Program:
         self.reads = [s for s in capture.slots if s.vid is not None and s.vid in live]
         self.numpy = _numpy_only(trace)  # NumPy-only rewrites (buffers, reductions, checks)
         self.reuse = self._plan_reuse(kept, writes, returned)
+        self.buffers = self._plan_buffers(kept, writes, returned)
         self._name_variables(capture, kept, writes, returned)
         code_lines, shown_lines = self._emit(capture, kept, writes, in_place, returned)
         self.counts = {
@@ -1181,7 +1182,7 @@ class _Program:
         variable to the operand's (``a op= b``: one name for both).
         """
         trace, alias = self.trace, self.alias
-        self.same_var = {}
+        self.same_var, self.memory_of = {}, {}  # memory_of: result variable -> operand's
         if not kept or not self.numpy:
             return {}
         var = lambda vid: trace.var_of[alias.get(vid, vid)]  # noqa: E731
@@ -1226,9 +1227,57 @@ class _Program:
                     and v not in self.same_var.values()
                 ):  # fmt: skip
                     plan[position] = index
+                    self.memory_of[var(node.out)] = self.memory_of.get(v, v)
                     if node.kind == "binop":  # a call keeps its own name: a1 = maximum(z1, ...)
                         self.same_var[var(node.out)] = self.same_var.get(v, v)
                     break
+        return plan
+
+    def _plan_buffers(self, kept, writes, returned):
+        """Results written into arrays allocated once, with ``out=`` (NumPy, small arrays).
+
+        A small array made on every replay costs an allocation and a new Python
+        object; written into the same buffer each time, it stays in cache (measured
+        in docs/compile.md). Large arrays keep fresh allocations: the allocator hands
+        back the memory just freed, still in cache, where a buffer of their own would
+        be cold. A buffer is overwritten by the next replay, so no value kept beyond
+        it may live in one: nothing returned, nothing written to optimizer state (or
+        a view of such a value), and a ``.grad`` only where the program does not read
+        it (``.grad`` holds the latest replay's gradients, as with CUDA graphs).
+        Returns {node index: the buffer}.
+        """
+        if not kept or not self.numpy:
+            return {}
+        trace, alias = self.trace, self.alias
+        var = lambda vid: trace.var_of[alias.get(vid, vid)]  # noqa: E731
+        read_grads = {id(slot) for slot in self.reads if slot.kind == "grad"}
+        kept_beyond = {
+            var(vid) for slot, vid in writes
+            if vid is not None and (slot.kind != "grad" or id(slot) in read_grads)
+        }  # fmt: skip
+        kept_beyond.update(var(vid) for vid in _returned_vids(returned))
+        for node in reversed(kept):  # what a kept value may be a view of is kept too
+            ufunc = node.kind == "call" and isinstance(node.target.function, np.ufunc)
+            if node.out is None or node.kind in _MAKES_NEW_ARRAYS or ufunc or self._reduces(node):
+                continue
+            if var(node.out) in kept_beyond:
+                kept_beyond.update(var(v) for v in _refs(node.args, node.kwargs))
+        kept_beyond.update([self.memory_of[v] for v in kept_beyond if v in self.memory_of])
+        plan = {}
+        for position, node in enumerate(kept):
+            if position in self.reuse or node.out is None or node.inplace is not None:
+                continue
+            if not (node.kind == "binop" and node.target in _UFUNC_OF) and not (
+                node.kind == "call" and isinstance(node.target.function, np.ufunc)
+                and len(node.args) == node.target.function.nin and not node.kwargs
+            ) and not self._reduces(node):  # fmt: skip
+                continue
+            dtype, shape = trace.dtype_of[node.out]
+            if dtype is None or not shape or var(node.out) in kept_beyond:
+                continue
+            if math.prod(shape) * np.dtype(dtype).itemsize > _BUFFER_BYTES:
+                continue
+            plan[position] = np.empty(shape, dtype)
         return plan
 
     @staticmethod
@@ -1352,7 +1401,10 @@ class _Program:
         head = list(code)
         body_start = len(code)
         for position, node in enumerate(kept if pure is None else ()):
-            line, text = self._line(node, self.reuse.get(position))
+            buffer = self.buffers.get(position)
+            if buffer is not None:  # named after the value it holds: _z1_buffer
+                self._globals[buffer := f"_{self._var(node.out)}_buffer"] = self.buffers[position]
+            line, text = self._line(node, self.reuse.get(position), buffer)
             code.append("    " + line)
             shown.append(text)
         for slot, vid in writes:
@@ -1650,8 +1702,16 @@ class _Program:
         ]
         return ", ".join(p[0] for p in parts), ", ".join(p[1] for p in parts)
 
-    def _line(self, node, reuse=None):
-        """One statement of the program, (code, shown); ``reuse``: the operand written in place."""
+    def _reduces(self, node) -> bool:
+        """``a.sum(axis=, keepdims=)`` or ``.max``, written as the ufunc reduction it ends in."""
+        return (
+            node.kind == "method" and self.numpy and node.target in _REDUCE_METHODS
+            and len(node.args) == 1 and set(node.kwargs) <= {"axis", "keepdims"}
+        )  # fmt: skip
+
+    def _line(self, node, reuse=None, buffer=None):
+        """One statement of the program, (code, shown); ``reuse``: the operand written in
+        place; ``buffer``: the preallocated array the result is written into."""
         kind = node.kind
         out = self._var(node.out) if node.out is not None else None
         if kind == "const":
@@ -1665,7 +1725,12 @@ class _Program:
             if reuse is not None:
                 a, b = (a, b) if reuse == 0 else (b, a)
                 return f"{a[0]} {node.target}= {b[0]}", f"{a[1]} {node.target}= {b[1]}"
-            return f"{out} = {a[0]} {node.target} {b[0]}", f"{out} = {a[1]} {node.target} {b[1]}"
+            shown = f"{out} = {a[1]} {node.target} {b[1]}"
+            if buffer is not None:
+                ufunc = _UFUNC_OF[node.target]
+                name = self._function(_Named(ufunc, ufunc.__name__))
+                return f"{out} = {name}({a[0]}, {b[0]}, out={buffer})", shown
+            return f"{out} = {a[0]} {node.target} {b[0]}", shown
         if kind == "unop":
             return f"{out} = {node.target}{args[0][0]}", f"{out} = {node.target}{args[0][1]}"
         if kind == "iop":
@@ -1682,21 +1747,15 @@ class _Program:
             )
         if kind == "attr":
             return f"{out} = {args[0][0]}.{node.target}", f"{out} = {args[0][1]}.{node.target}"
-        if (
-            kind == "method"
-            and self.numpy
-            and node.target in _REDUCE_METHODS
-            and len(node.args) == 1
-        ):
+        if self._reduces(node):  # ndarray.sum's Python wrapper, skipped
             reduce = self._function(_Named(_REDUCE_METHODS[node.target], f"{node.target}_reduce"))
             axis = self._expr(node.kwargs.get("axis"))[0]
             keepdims = self._expr(node.kwargs.get("keepdims", False))[0]
             shown = self._arguments((), node.kwargs)[1]
-            if set(node.kwargs) <= {"axis", "keepdims"}:  # ndarray.sum's Python wrapper, skipped
-                return (
-                    f"{out} = {reduce}({args[0][0]}, {axis}, None, None, {keepdims})",
-                    f"{out} = {args[0][1]}.{node.target}({shown})",
-                )
+            return (
+                f"{out} = {reduce}({args[0][0]}, {axis}, None, {buffer}, {keepdims})",
+                f"{out} = {args[0][1]}.{node.target}({shown})",
+            )
         if kind == "method":
             rest = self._arguments(node.args[1:], node.kwargs)
             return (
@@ -1719,6 +1778,8 @@ class _Program:
                 f"{out} = {function}({call[0]}, out={into[0]})",
                 f"{out} = {function}({call[1]}, out={into[1]})",
             )
+        if buffer is not None:
+            return f"{out} = {function}({call[0]}, out={buffer})", f"{out} = {function}({call[1]})"
         scalars = _refs(node.args, node.kwargs)
         if (
             scalars and not node.effect and not self._plain_calls
@@ -1775,6 +1836,15 @@ class _Program:
 
 
 builtins_compile = compile  # this module defines its own ``compile``
+# The ufunc behind each operator the replay may write into a buffer (``a - b`` is
+# ``np.subtract(a, b)`` for NumPy arrays), and the largest result given one (measured).
+_UFUNC_OF = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "@": np.matmul,
+    ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
+    "==": np.equal, "!=": np.not_equal,
+}  # fmt: skip
+_BUFFER_BYTES = 64 * 1024
+_MAKES_NEW_ARRAYS = {"binop", "unop", "iop", "scalar", "guard", "const"}
 # ndarray.sum and .max are Python functions that end in these C calls, with these arguments
 _REDUCE_METHODS = {"sum": np.add.reduce, "max": np.maximum.reduce}
 _ACTIVATIONS = {"tanh", "maximum", "stable_sigmoid", "sigmoid", "exp", "where"}
