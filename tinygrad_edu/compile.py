@@ -1729,7 +1729,7 @@ class _Program:
             if buffer is not None:
                 ufunc = _UFUNC_OF[node.target]
                 name = self._function(_Named(ufunc, ufunc.__name__))
-                return f"{out} = {name}({a[0]}, {b[0]}, out={buffer})", shown
+                return f"{out} = {name}({a[0]}, {b[0]}, {buffer})", shown  # out, positionally
             return f"{out} = {a[0]} {node.target} {b[0]}", shown
         if kind == "unop":
             return f"{out} = {node.target}{args[0][0]}", f"{out} = {node.target}{args[0][1]}"
@@ -1772,14 +1772,21 @@ class _Program:
             return f"if not {function}({call[0]}): raise _GuardFailed", shown
         if node.inplace is not None:
             return f"{function}({call[0]})", f"{function}({call[1]})"
+        # A ufunc's ``out`` passed positionally: NumPy parses that faster than the keyword
+        # (8 float64 values: 231 against 267 ns a call), with the same result; maximum and
+        # minimum deprecate it (a third array could be meant as an input).
+        keyword = "out=" if node.target.function in (np.maximum, np.minimum) else ""
         if reuse is not None:  # a binary ufunc writing into its first operand's memory
             into = args[reuse]
             return (
-                f"{out} = {function}({call[0]}, out={into[0]})",
+                f"{out} = {function}({call[0]}, {keyword}{into[0]})",
                 f"{out} = {function}({call[1]}, out={into[1]})",
             )
         if buffer is not None:
-            return f"{out} = {function}({call[0]}, out={buffer})", f"{out} = {function}({call[1]})"
+            return (
+                f"{out} = {function}({call[0]}, {keyword}{buffer})",
+                f"{out} = {function}({call[1]})",
+            )
         scalars = _refs(node.args, node.kwargs)
         if (
             scalars and not node.effect and not self._plain_calls
