@@ -19,11 +19,15 @@ How a tracing compiler works, in four parts (docs/compile.md walks through one):
    zeros of ReLU, the loss seed) are *folded*: their capture-time result is
    kept. Repeated pure calls are merged; calls whose results nobody uses are
    *dropped*. Python scalars that meet a NumPy array become 0-d arrays of its
-   dtype (NumPy 2 multiplies by those about twice as fast, with the same bits).
+   dtype (NumPy 2 multiplies by those about twice as fast, with the same bits);
+   on NumPy, temporaries are written into a dead operand's memory or, when
+   small, into buffers allocated once.
 4. **Emitting.** What is left is written out as one straight-line Python
    function (``step.explain()`` prints it), compiled once with ``compile``:
    read the state, call the array functions, write the state back. A replay is
-   that one function call: no Tensors, graph, heap or rule dispatch.
+   that one function call: no Tensors, graph, heap or rule dispatch. (JAX gets
+   the array calls as one ``jax.jit`` function, CuPy as one CUDA graph where
+   the program allows it.)
 
 Replays update parameters in place, set ``.grad`` (overwritten by the next
 replay, as with CUDA graphs), keep optimizer state and BatchNorm statistics,
