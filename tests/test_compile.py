@@ -8,6 +8,7 @@ compiled step that silently ran eagerly would pass the comparison).
 
 import re
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -434,6 +435,114 @@ def test_returned_tensors_are_detached_and_grads_overwritten():
     model[0].weight.grad = mine = tg.Tensor(np.zeros((3, 4)))
     compiled(x, y)  # a .grad set from outside is replaced, never written into
     assert model[0].weight.grad is not mine and not mine.numpy().any()
+
+
+def _eager_and_compiled(build, inputs, steps=12):
+    """Losses, parameters, grads and optimizer state after ``steps`` eager and compiled steps."""
+    results = []
+    for compiled in (False, True):
+        tg.manual_seed(0)
+        model, opt, step = build()
+        run = tg.compile(step) if compiled else step
+        losses = [tg.Tensor(run(*inputs[i % len(inputs)])).numpy().copy() for i in range(steps)]
+        results.append(losses + _state_arrays(model, opt))
+    for number, (a, b) in enumerate(zip(*results, strict=True)):
+        assert (a is None and b is None) or np.array_equal(a, b), f"value {number} differs"
+    return run
+
+
+def test_gradient_clipping_in_the_step_replays_its_0d_arithmetic():
+    """clip_grad_norm_ makes 0-d scalars (NumPy returns np.float64, not arrays): no out= there."""
+
+    def build():
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            out = model(x)
+            loss = ((out - y) * (out - y)).mean()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            return loss
+
+        return model, opt, step
+
+    rng = np.random.default_rng(1)
+    inputs = [(tg.tensor(rng.standard_normal((4, 5))), tg.tensor(rng.standard_normal((4, 3))))]
+    run = _eager_and_compiled(build, inputs)
+    assert run.variants and "eager" not in run.variants[0]
+
+
+def _transposed_step_builder():
+    def build():
+        linear = nn.Linear(5, 1)
+        opt = optim.SGD(linear.parameters(), lr=1e-3)
+
+        def step(x):
+            opt.zero_grad()
+            t = x.T * linear.bias  # (200, 5), F-ordered as NumPy makes it
+            s = (t * t).sum(axis=0)  # a sum over the long axis: its order follows the layout
+            loss = s.mean() * 1e-3 + linear(x.T).mean()
+            loss.backward()
+            opt.step()
+            return s
+
+        return linear, opt, step
+
+    return build
+
+
+def test_results_of_transposed_operands_keep_their_layout():
+    rng = np.random.default_rng(1)
+    inputs = [(tg.tensor(rng.standard_normal((5, 200))),) for _ in range(4)]
+    _eager_and_compiled(_transposed_step_builder(), inputs)
+
+
+def test_an_argument_in_another_memory_order_is_another_variant():
+    rng = np.random.default_rng(2)
+    c_ordered = [(tg.tensor(rng.standard_normal((5, 200))),) for _ in range(2)]
+    f_ordered = [(tg.tensor(np.asfortranarray(rng.standard_normal((5, 200)))),) for _ in range(2)]
+    run = _eager_and_compiled(_transposed_step_builder(), c_ordered + f_ordered, steps=16)
+    assert len(run.variants) == 2
+
+
+def test_replays_from_several_threads_at_once_stay_right():
+    """A program's buffers hold one call's values: concurrent calls take turns."""
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 64), nn.Tanh(), nn.Linear(64, 4))
+
+    def predict(x):
+        with tg.no_grad():
+            return model(x)
+
+    run = tg.compile(predict)
+    rng = np.random.default_rng(0)
+    batches = [tg.tensor(rng.standard_normal((32, 16))) for _ in range(8)]
+    expected = [predict(x).numpy().copy() for x in batches]
+    for x in batches[:3]:
+        run(x)
+    assert "_buffer" in run.source()
+    wrong = []
+
+    def worker(offset):
+        for i in range(200):
+            j = (i + offset) % 8
+            if not np.array_equal(run(batches[j]).numpy(), expected[j]):
+                wrong.append(j)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not wrong
 
 
 def test_a_graph_recorded_before_a_replayed_step_is_stale():

@@ -7,8 +7,9 @@ the fallback when CuPy cannot capture, a parameter whose array was replaced,
 returned values copied out of the graph's memory, is the same on every
 backend. Here ``graph_function`` is replaced by ``StandInGraph``, which does what
 a graph does with memory (unbound inputs copied into buffers it owns, bound
-ones checked to be the same arrays, the same output arrays on every launch)
-but runs the function on NumPy. The replay must stay bitwise equal to eager.
+ones checked to be the same arrays, the arrays the capture made returned and
+written again by every launch) but runs the function on NumPy. The replay
+must stay bitwise equal to eager.
 """
 
 import numpy as np
@@ -44,9 +45,9 @@ class StandInGraph:
             if not bound:
                 np.copyto(held, array)
         results = self.fn(*self.held)
-        if self.outputs is None:
-            self.outputs = tuple(np.array(r) for r in results)
-        else:
+        if self.outputs is None:  # a graph's outputs are the arrays its capture made
+            self.outputs = tuple(np.asarray(r) for r in results)
+        else:  # ... into which every later launch writes
             for output, result in zip(self.outputs, results):
                 np.copyto(output, result)
         self.launches += 1
@@ -173,6 +174,31 @@ def test_returned_losses_are_copied_out_of_the_graph(graphs):
     assert launches(graphs) >= 5
     values = [float(loss.numpy()) for loss in losses[2:]]
     assert len(set(values)) == len(values)  # each loss kept its own value
+
+
+def test_state_that_views_a_copied_input_keeps_the_plain_replay(graphs):
+    """A buffer kept as a view of the batch: the next launch's copy-in would rewrite it."""
+
+    class Difference(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(5, 3)
+            self.register_buffer("last", tg.tensor(np.zeros(20)))
+
+        def forward(self, x):
+            d = x * 2.0 - self.last.reshape(4, 5)
+            self.last.data = x.reshape(-1).data  # state: a view of the argument
+            return self.linear(d)
+
+    rng = np.random.default_rng(1)
+    batches = [(tg.tensor(rng.standard_normal((4, 5))), None) for _ in range(4)]
+
+    def build():
+        model = Difference()
+        return model, optim.SGD(model.parameters(), lr=0.05), lambda out, _: (out**2).mean()
+
+    assert_same_training(build, batches, steps=12)
+    assert launches(graphs) == 0
 
 
 def _step(model, opt, loss_fn):

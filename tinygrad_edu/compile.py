@@ -133,6 +133,7 @@ class _Trace:
         self.var_of: dict = {}  # value id -> variable number (in-place writes keep the variable)
         self.consts: dict = {}  # value id -> capture-time value, for values that are constants
         self.dtype_of: dict = {}  # value id -> (dtype, shape); (None, None) for Python numbers
+        self.c_order: set = set()  # value ids of C-contiguous arrays (at capture)
         self.hint: dict = {}  # variable -> name hint
         self.raw: dict = {}  # id(raw array) -> its Traced stand-in (raw array kept alive there)
         self.raw_types: set = set()  # the real array types of the traced values
@@ -147,6 +148,8 @@ class _Trace:
             self.raw_types.add(np.ndarray if isinstance(value, np.generic) else type(value))
         self.var_of[vid] = vid if var is None else var
         self.dtype_of[vid] = (getattr(value, "dtype", None), getattr(value, "shape", None))
+        if getattr(getattr(value, "flags", None), "c_contiguous", False):
+            self.c_order.add(vid)
         return vid
 
     def template(self, obj):
@@ -729,14 +732,16 @@ class _Found:
             self._key = self._key_function()
         try:
             return self._key()
-        except (IndexError, KeyError):  # param groups replaced: a key no variant has
-            return ("changed", id(self))
+        except (IndexError, KeyError, AttributeError):  # param groups replaced, or the arrays
+            return ("changed", id(self))  # moved to another backend: a key no variant has
 
     def _key_function(self):
         names, parts = {}, []
         for number, (tensor, _) in enumerate(self.tensors):
             names[f"t{number}"] = tensor
             parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype"]
+            if type(tensor.data) is np.ndarray:
+                parts.append(f"t{number}.data.flags.c_contiguous")
         for number, module in enumerate(self.modules):
             names[f"m{number}"] = module
             parts.append(f"m{number}.training")
@@ -1126,6 +1131,8 @@ class _Program:
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         exec(builtins_compile(self.source, filename, "exec"), self._globals)
         self.run = self._globals["_replay"]
+        # Buffers (and a graph's memory) hold one call's values: one call at a time.
+        self.lock = threading.Lock() if self.buffers or "_graphed" in self._globals else None
         self.shown = shown_lines
         # The recording is not needed any more: let its capture-time arrays go.
         self.trace = self.folded = self.alias = self.names = None
@@ -1214,6 +1221,8 @@ class _Program:
             if node.out is None:
                 continue
             if _binary_ufunc_call(node):  # maximum(z, zeros) -> maximum(z, zeros, out=z)
+                if not trace.dtype_of[node.out][1]:
+                    continue  # 0-d: NumPy returns a scalar, which cannot be an ``out``
                 candidates = [0]
             elif node.kind == "binop" and node.target in _SCALAR_TO_ARRAY:
                 candidates = [0, 1] if node.target in ("+", "*") else [0]
@@ -1279,6 +1288,8 @@ class _Program:
             dtype, shape = trace.dtype_of[node.out]
             if dtype is None or not shape or var(node.out) in kept_beyond:
                 continue
+            if node.out not in trace.c_order:  # NumPy made it F-ordered (transposed operands):
+                continue  # a C buffer would change the order a later sum adds in
             if math.prod(shape) * np.dtype(dtype).itemsize > _BUFFER_BYTES:
                 continue
             plan[position] = np.empty(shape, dtype)
@@ -1580,6 +1591,8 @@ class _Program:
                 self._var(v) in may_alias_copied for v in self._free(_Node("", None, viewed, {}))
             ):
                 may_alias_copied.add(self._var(node.out))  # perhaps a view of a copied input
+        if any(name in may_alias_copied for name in outputs):
+            return None  # kept after the launch, it would change when the next one copies in
         return host, body, inputs, bound, outputs, xp
 
     def _emit_graph(self, head, graph, writes, in_place, returned):
@@ -1876,10 +1889,12 @@ class _MadeGrads(dict):
 
 
 def _binary_ufunc_call(node) -> bool:
-    """``f(a, b)`` for a two-input NumPy ufunc, positional arguments only."""
+    """``f(a, b)`` for a two-input elementwise NumPy ufunc (not a gufunc such as matmul),
+    positional arguments only."""
     function = node.target.function if node.kind == "call" else None
     return (
         isinstance(function, np.ufunc)
+        and function.signature is None
         and function.nin == 2
         and len(node.args) == 2
         and not node.kwargs
@@ -2089,8 +2104,12 @@ class Compiled:
         if variant is not None and variant.program is not None:
             self._last = variant
             call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
+            program = variant.program
             try:
-                return variant.program.run(call_args)
+                if program.lock is None:
+                    return program.run(call_args)
+                with program.lock:  # another thread's replay would write the same buffers
+                    return program.run(call_args)
             except _GuardFailed:
                 return self.fn(*args, **kwargs)  # eager: raises the check's own message
             except _StaleState:
@@ -2265,10 +2284,11 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
     and module state. The first call with a signature runs ``fn`` eagerly, the
     second captures it (an eager run that records every array call), later
     ones replay the recorded program. The signature: the arguments' types,
-    shapes, dtypes and devices, whether their ``.grad`` is set, Python scalar
-    arguments, grad mode, every reachable module's train/eval flag and the
-    optimizers' hyperparameters (except ``lr``, which is read on each call).
-    At most ``max_variants`` signatures are kept (the oldest goes first).
+    shapes, dtypes, devices (and memory order on NumPy), whether their ``.grad``
+    is set, Python scalar arguments, grad mode, every reachable module's
+    train/eval flag and the optimizers' hyperparameters (except ``lr``, which is
+    read on each call). At most ``max_variants`` signatures are kept (the oldest
+    goes first). Calls from several threads take turns.
 
     What cannot be captured (a Python value read from an array: ``.item()``,
     ``if (x > 0).any()``, printing; a Python number of the state changing) makes
@@ -2284,8 +2304,9 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
 def _argument_key(arg):
     if isinstance(arg, Tensor):
         data = arg.data
-        if type(data) is np.ndarray:
-            return (np.ndarray, data.shape, data.dtype, arg.requires_grad, arg.grad is None)
+        if type(data) is np.ndarray:  # the layout too: it decides the order sums add in
+            return (np.ndarray, data.shape, data.dtype, data.flags.c_contiguous,
+                    arg.requires_grad, arg.grad is None)  # fmt: skip
         return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
                 arg.requires_grad, arg.grad is None)  # fmt: skip
     if arg is None or type(arg) in (bool, int, float, str):
