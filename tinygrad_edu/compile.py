@@ -1257,7 +1257,8 @@ class _Program:
         it may live in one: nothing returned, nothing written to optimizer state (or
         a view of such a value), and a ``.grad`` only where the program does not read
         it (``.grad`` holds the latest replay's gradients, as with CUDA graphs).
-        Returns {node index: the buffer}.
+        Only results NumPy made C-ordered and not 0-d get one (the signature fixes
+        the memory order of the inputs). Returns {node index: the buffer}.
         """
         if not kept or not self.numpy:
             return {}
