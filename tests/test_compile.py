@@ -111,6 +111,33 @@ def small_data(dtype, n=40, features=6, classes=3, seed=0):
     return X, y
 
 
+def train_under_a_schedule(schedule, dtype, batch_count):
+    """W3 with SGD and momentum, ``schedule(opt)`` stepped after every epoch: eager and
+    compiled the same; the compiled step."""
+    workload = wl.franke_regression()
+    holder = {}
+
+    def make_optimizer(params):
+        holder["opt"] = optim.SGD(params, lr=0.1, momentum=0.9)
+        return holder["opt"]
+
+    def every_epoch_factory():
+        schedulers = []
+
+        def hook():
+            if not schedulers:
+                schedulers.append(schedule(holder["opt"]))
+            schedulers[0].step()
+
+        return hook
+
+    return assert_same_training(
+        mlp_builder(workload, dtype, make_optimizer),
+        batches_of(workload, dtype, batch_count),
+        every_epoch_factory=every_epoch_factory,
+    )
+
+
 # ------------------------------------------------------------ 1. the three MLP workloads
 WORKLOADS = {"W1": wl.digits_mlp, "W2": wl.synthetic_mlp, "W3": wl.franke_regression}
 
@@ -152,29 +179,7 @@ def test_optimizer_state_is_kept(make_optimizer, dtype):
     ids=["StepLR", "Cosine"],
 )
 def test_momentum_under_a_schedule_reads_lr_on_every_call(schedule, dtype):
-    workload = wl.franke_regression()
-    holder = {}
-
-    def make_optimizer(params):
-        holder["opt"] = optim.SGD(params, lr=0.1, momentum=0.9)
-        return holder["opt"]
-
-    def every_epoch_factory():
-        schedulers = []
-
-        def hook():
-            if not schedulers:
-                schedulers.append(schedule(holder["opt"]))
-            schedulers[0].step()
-
-        return hook
-
-    batches = batches_of(workload, dtype, 8)
-    step = assert_same_training(
-        mlp_builder(workload, dtype, make_optimizer),
-        batches,
-        every_epoch_factory=every_epoch_factory,
-    )
+    step = train_under_a_schedule(schedule, dtype, batch_count=8)
     assert len(step.variants) == 1  # lr changed every epoch, and nothing was captured again
 
 

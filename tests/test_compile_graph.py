@@ -20,7 +20,15 @@ import tinygrad_edu.nn.functional as F
 from tinygrad_edu import backend, nn, optim
 from tinygrad_edu.optim import lr_scheduler
 
-from .test_compile import assert_same_training, batches_of, mlp_builder, small_data, wl
+from .helpers import training_step
+from .test_compile import (
+    assert_same_training,
+    batches_of,
+    mlp_builder,
+    small_data,
+    train_under_a_schedule,
+    wl,
+)
 
 
 class StandInGraph:
@@ -98,28 +106,8 @@ def test_optimizer_state_through_the_graph_matches_eager(graphs, make_optimizer)
 
 
 def test_a_changing_learning_rate_is_copied_in_before_each_launch(graphs):
-    workload = wl.franke_regression()
-    holder = {}
-
-    def make_optimizer(params):
-        holder["opt"] = optim.SGD(params, lr=0.1, momentum=0.9)
-        return holder["opt"]
-
-    def every_epoch_factory():
-        schedulers = []
-
-        def hook():
-            if not schedulers:
-                schedulers.append(lr_scheduler.StepLR(holder["opt"], step_size=1, gamma=0.5))
-            schedulers[0].step()
-
-        return hook
-
-    step = assert_same_training(
-        mlp_builder(workload, "float64", make_optimizer),
-        batches_of(workload, "float64", 4),
-        every_epoch_factory=every_epoch_factory,
-    )
+    halved = lambda opt: lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)  # noqa: E731
+    step = train_under_a_schedule(halved, "float64", batch_count=4)
     assert len(step.variants) == 1 and launches(graphs) >= 45
 
 
@@ -151,7 +139,7 @@ def test_a_replaced_parameter_array_captures_again(graphs):
     for compiled in (False, True):
         tg.manual_seed(0)
         model, opt, loss_fn = mlp_builder(workload, "float64")()
-        step = _step(model, opt, loss_fn)
+        step = training_step(model, opt, loss_fn)
         if compiled:
             step = tg.compile(step)
         for i in range(12):
@@ -168,7 +156,7 @@ def test_a_replaced_parameter_array_captures_again(graphs):
 def test_returned_losses_are_copied_out_of_the_graph(graphs):
     workload = wl.franke_regression()
     model, opt, loss_fn = mlp_builder(workload, "float64")()
-    step = tg.compile(_step(model, opt, loss_fn))
+    step = tg.compile(training_step(model, opt, loss_fn))
     batches = batches_of(workload, "float64", 4)
     losses = [step(*batches[i % 4]) for i in range(8)]
     assert launches(graphs) >= 5
@@ -199,14 +187,3 @@ def test_state_that_views_a_copied_input_keeps_the_plain_replay(graphs):
 
     assert_same_training(build, batches, steps=12)
     assert launches(graphs) == 0
-
-
-def _step(model, opt, loss_fn):
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
