@@ -592,15 +592,7 @@ def test_explain_names_the_lecture_quantities(capsys):
     workload = wl.franke_regression()
     model, opt, loss_fn = mlp_builder(workload, "float32")()
     batches = batches_of(workload, "float32", 3)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = tg.compile(step)
+    compiled = tg.compile(training_step(model, opt, loss_fn))
     assert "nothing captured" in compiled.explain()
     for i in range(3):
         compiled(*batches[i])

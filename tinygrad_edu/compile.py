@@ -1423,15 +1423,8 @@ class _Program:
             line, text = self._line(node, self.reuse.get(position), buffer)
             code.append("    " + line)
             shown.append(text)
-        for slot, vid in writes:
-            value = None if vid is None else self._value(vid)[0]
-            if vid is not None and self.alias.get(vid, vid) in self.folded:
-                value = f"_fresh({value})"
-            code.append("    " + slot.write_code(value))
-            shown.append(_shown_write(slot, None if vid is None else self._value(vid)[1]))
-        marked = [s.expr for s in in_place if s.kind == "data"]
-        if marked:
-            code.append(f"    _mark(({', '.join(marked)},))")
+        code += self._write_back(writes, in_place)
+        shown += [_shown_write(s, None if v is None else self._value(v)[1]) for s, v in writes]
         code.append(f"    return {self._returned_code(returned)}")
         if pure is None:
             code = _free_after_last_use(code, first=body_start)
@@ -1480,44 +1473,61 @@ class _Program:
                 return None
             else:
                 body.append(node)
-        made = {self._var(n.out) for n in body if n.out is not None}
-        for node in host:  # guards read what the step was given, not what it makes
-            if any(self._var(v) in made for v in self._free(node)):
-                return None
-        inputs = []
-        for node in body:
-            for vid in self._free(node):
-                name = self._var(vid)
-                if name not in made and name not in inputs:
-                    inputs.append(name)
-        wanted = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
-        outputs = []
-        for vid in wanted:
-            if self.alias.get(vid, vid) in self.folded:
-                continue
-            name = self._var(vid)
-            if name in made and name not in outputs:
-                outputs.append(name)
-        if not body or not outputs:
+        boundary = self._boundary(host, body, writes, returned)
+        if boundary is None:
             return None
         if backend.compile_function(xp, _pure_placeholder) is None:  # a lazy wrapper: cheap
             return None
-        return host, body, inputs, outputs, xp
+        return host, body, *boundary, xp
+
+    def _boundary(self, host, body, writes, returned):
+        """(inputs, outputs) of the one function ``body`` becomes, or None where there is
+        nothing to hand it or the host nodes (run before it) read what it makes."""
+        made = {self._var(n.out) for n in body if n.out is not None and n.inplace is None}
+        if any(self._var(v) in made for node in host for v in self._free(node)):
+            return None  # guards read what the step was given, not what it makes
+        inputs = [self._var(v) for node in body for v in self._free(node)]
+        inputs = list(dict.fromkeys(name for name in inputs if name not in made))
+        wanted = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
+        outputs = [
+            self._var(vid) for vid in wanted
+            if self.alias.get(vid, vid) not in self.folded and self._var(vid) in made
+        ]  # fmt: skip
+        outputs = list(dict.fromkeys(outputs))
+        if not body or not outputs:
+            return None
+        return inputs, outputs
 
     def _free(self, node):
         """The value ids ``node`` reads that are variables (not folded constants)."""
         return [v for v in _refs(node.args, node.kwargs) if self.alias.get(v, v) not in self.folded]
 
-    def _emit_jit(self, code, kept, pure):
-        host, body, inputs, outputs, xp = pure
-        self._plain_calls = True  # no memo inside a traced function
+    def _write_back(self, writes, in_place):
+        """The state written back (``.grad``, rebound state) and the in-place mark, as code."""
+        code = []
+        for slot, vid in writes:
+            value = None if vid is None else self._value(vid)[0]
+            if vid is not None and self.alias.get(vid, vid) in self.folded:
+                value = f"_fresh({value})"
+            code.append("    " + slot.write_code(value))
+        marked = [s.expr for s in in_place if s.kind == "data"]
+        if marked:
+            code.append(f"    _mark(({', '.join(marked)},))")
+        return code
+
+    def _pure_source(self, body, inputs, outputs):
+        """``def _pure(inputs): ...; return outputs``: what jax.jit or a CUDA graph is given."""
+        self._plain_calls = True  # no memo inside a traced or captured function
         try:
             lines = [self._line(node)[0] for node in body]
         finally:
             self._plain_calls = False
-        pure_code = [f"def _pure({', '.join(inputs)}):"]
-        pure_code += ["    " + line for line in lines]
-        pure_code.append(f"    return ({', '.join(outputs)},)")
+        code = [f"def _pure({', '.join(inputs)}):", *("    " + line for line in lines)]
+        return code + [f"    return ({', '.join(outputs)},)"]
+
+    def _emit_jit(self, code, kept, pure):
+        host, body, inputs, outputs, xp = pure
+        pure_code = self._pure_source(body, inputs, outputs)
         self._globals["_compile_function"] = backend.compile_function
         self._globals["_xp"] = xp
         pure_code.append("_jitted = _compile_function(_xp, _pure)")
@@ -1558,21 +1568,10 @@ class _Program:
                 return None
             else:
                 body.append(node)
-        made = {self._var(n.out) for n in body if n.out is not None and n.inplace is None}
-        if any(self._var(v) in made for node in host for v in self._free(node)):
-            return None  # host work must come before the launch
-        inputs = []
-        for node in body:
-            inputs += [self._var(v) for v in self._free(node) if self._var(v) not in made]
-        inputs = list(dict.fromkeys(inputs))
-        wanted = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
-        outputs = [
-            self._var(vid) for vid in wanted
-            if self.alias.get(vid, vid) not in self.folded and self._var(vid) in made
-        ]  # fmt: skip
-        outputs = list(dict.fromkeys(outputs))
-        if not body or not outputs:
+        boundary = self._boundary(host, body, writes, returned)
+        if boundary is None:
             return None
+        inputs, outputs = boundary
         replaced = {id(slot) for slot, _ in writes}
         state = {
             self._var(s.vid) for s in self.reads
@@ -1600,11 +1599,6 @@ class _Program:
         """``_replay``: the host nodes, one graph launch, the writes; ``_replay_plain`` after it."""
         host, body, inputs, bound, outputs, xp = graph
         host_lines = [self._line(node)[0] for node in host]
-        self._plain_calls = True  # no memo inside the captured function
-        try:
-            lines = [self._line(node)[0] for node in body]
-        finally:
-            self._plain_calls = False
         program = self
 
         def plain(args):  # CuPy could not capture this step (cuBLAS, say): replay it plainly
@@ -1616,8 +1610,7 @@ class _Program:
             _GraphCaptureFailed=backend.GraphCaptureFailed,
             _GraphInputMoved=backend.GraphInputMoved,
         )  # fmt: skip
-        code = [f"def _pure({', '.join(inputs)}):", *("    " + line for line in lines)]
-        code.append(f"    return ({', '.join(outputs)},)")
+        code = self._pure_source(body, inputs, outputs)
         code += [f"_graphed = _graph_function(_xp, _pure, {bound!r})", ""]
         code += head + ["    " + line for line in host_lines]
         code += [
@@ -1628,14 +1621,7 @@ class _Program:
             "    except _GraphCaptureFailed:",
             "        return _plain(_args)",
         ]
-        for slot, vid in writes:
-            value = None if vid is None else self._value(vid)[0]
-            if vid is not None and self.alias.get(vid, vid) in self.folded:
-                value = f"_fresh({value})"
-            code.append("    " + slot.write_code(value))
-        marked = [s.expr for s in in_place if s.kind == "data"]
-        if marked:
-            code.append(f"    _mark(({', '.join(marked)},))")
+        code += self._write_back(writes, in_place)
         self._graph_outputs = set(outputs)  # returned copied: the next launch overwrites them
         try:
             code.append(f"    return {self._returned_code(returned)}")
