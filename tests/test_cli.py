@@ -690,8 +690,13 @@ def saved_digits(tmp_path_factory):
     assert cli.main(["train", "--epochs", "3", "--no-progress", "--save", str(path)]) == 0
     # The same run again in this process (runs are bit-exact): the model as it was
     # in memory before saving, and its predictions.
+    # `train` runs BLAS on one thread (--threads 1): so does this run, since OpenBLAS may
+    # add in another order on two threads (seen on an AMD EPYC: 3.6e-7 apart).
+    from threadpoolctl import threadpool_limits
+
     args = cli.build_parser().parse_args(["train", "--epochs", "3"])
-    model, _, splits, _, _ = cli.train_model(cli.resolve_config(args), "numpy", progress=False)
+    with threadpool_limits(limits=1, user_api="blas"):
+        model, _, splits, _, _ = cli.train_model(cli.resolve_config(args), "numpy", progress=False)
     model.eval()
     import tinygrad_edu as tg
 
