@@ -46,7 +46,7 @@ def standard_normal(shape, xp, dtype, device=None, seed=None):
 
 def uniform(shape, xp, dtype, low=0.0, high=1.0, device=None):
     """U(low, high) numbers drawn on the host generator and moved to ``xp``."""
-    if getattr(type(xp), "records_calls", False):  # tg.compile records the draw (compile.py)
+    if getattr(type(xp), "records_calls", False):  # tg.compile records it
         return xp.record_draw(uniform, shape, dtype, low=low, high=high, device=device)
     values = host_random().uniform(low, high, shape).astype(dtype_name(dtype))
     return from_numpy(values, xp, device)

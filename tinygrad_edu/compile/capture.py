@@ -1,0 +1,401 @@
+"""Part 2 of ``tg.compile``: what the step reads, and one capture of it.
+
+``_discover`` finds the state a step can reach (its arguments, the modules,
+optimizers and schedulers it names or closes over, their tensors); its
+``key()`` goes into the call signature. ``_Capture`` installs the stand-ins of
+``tracing`` into that state, each behind a ``_Slot`` (how to read the value on
+a later call and how to write it back), lets the step run once, and puts the
+real arrays back.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import itertools
+import keyword
+import os
+import types
+
+import numpy as np
+
+from ..function import new_tensor
+from ..nn.module import Module
+from ..optim.lr_scheduler import LRScheduler
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
+from .tracing import _PACKAGE_DIR, _is_raw_array, _real_of, _stand_in, _Sym, _Trace, _Traced
+
+
+class _Found:
+    """The state a step can reach: tensors (with names), modules, optimizers, schedulers."""
+
+    def __init__(self):
+        self.tensors: list = []  # (tensor, name)
+        self.modules: list = []
+        self.optimizers: list = []
+        self.schedulers: list = []
+        self._seen: set = set()
+        self._key = None
+        self._linear_count = 0
+        self._other_count = itertools.count(1)
+
+    def key(self) -> tuple:
+        """What of this state the program depends on (see ``compile``): one flat tuple.
+
+        Built by a generated function (one tuple display instead of nested
+        generators: this runs on every call of a compiled step).
+        """
+        if self._key is None:
+            self._key = self._key_function()
+        try:
+            return self._key()
+        except (IndexError, KeyError, AttributeError):  # param groups replaced, or the arrays
+            return ("changed", id(self))  # moved to another backend: a key no variant has
+
+    def _key_function(self):
+        names, parts = {}, []
+        for number, (tensor, _) in enumerate(self.tensors):
+            names[f"t{number}"] = tensor
+            parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype"]
+            if type(tensor.data) is np.ndarray:
+                parts.append(f"t{number}.data.flags.c_contiguous")
+        for number, module in enumerate(self.modules):
+            names[f"m{number}"] = module
+            parts.append(f"m{number}.training")
+        for number, opt in enumerate(self.optimizers):
+            names[f"o{number}"] = opt
+            for g, group in enumerate(opt.param_groups):
+                group_code = f"o{number}.param_groups[{g}]"
+                parts += [f"{group_code}[{k!r}]" for k in group if k not in _READ_AT_REPLAY]
+        source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
+        exec(compile(source, "<tg.compile signature>", "exec"), names)
+        return names["key"]
+
+    def objects(self) -> list:
+        return self.modules + self.optimizers + self.schedulers
+
+
+_READ_AT_REPLAY = ("params", "lr", "initial_lr")  # hyperparameters read as inputs, not baked in
+_LAYER_NAMES = {"Linear": ("W", "b")}
+
+
+def _discover(fn, args, kwargs) -> _Found:
+    """Find the modules, optimizers and tensors that ``fn`` reaches.
+
+    Roots: the arguments, ``fn``'s closure, the globals its code names (and
+    those of functions it names, a few levels deep), ``self`` of a bound method.
+    """
+    found = _Found()
+    seen_objects: set = set()
+
+    def visit(obj, name, depth):
+        if depth > 4 or id(obj) in seen_objects:
+            return
+        if isinstance(obj, Tensor):  # bare tensors: the step's own names, or trainable ones
+            if id(obj) not in found._seen and (depth <= 1 or obj.requires_grad):
+                found._seen.add(id(obj))
+                found.tensors.append((obj, _identifier(name)))
+            return
+        seen_objects.add(id(obj))
+        if isinstance(obj, Module):
+            visit_module(obj, name)
+        elif isinstance(obj, Optimizer):
+            found.optimizers.append(obj)  # its parameters: after the modules (which name them)
+        elif isinstance(obj, LRScheduler):
+            found.schedulers.append(obj)
+            visit(obj.optimizer, "optimizer", depth + 1)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            for position, item in enumerate(obj):
+                visit(item, f"{name}{position}", depth + 1)
+        elif isinstance(obj, dict):
+            for key, item in obj.items():
+                visit(item, str(key), depth + 1)
+        elif isinstance(obj, functools.partial):
+            visit(obj.func, name, depth + 1)
+            visit(obj.args, name, depth + 1)
+            visit(obj.keywords, name, depth + 1)
+        elif isinstance(obj, types.MethodType):
+            visit(obj.__self__, "self", depth + 1)
+            visit(obj.__func__, name, depth + 1)
+        elif isinstance(obj, types.FunctionType):
+            if depth and os.path.abspath(obj.__code__.co_filename).startswith(_PACKAGE_DIR):
+                return  # the library's own functions (loss functions...) reach no user state
+            for cell_name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
+                try:
+                    visit(cell.cell_contents, cell_name, depth + 1)
+                except ValueError:  # an empty cell
+                    pass
+            for default in (obj.__defaults__ or ()) + tuple((obj.__kwdefaults__ or {}).values()):
+                visit(default, "default", depth + 1)
+            for global_name in _global_names(obj.__code__):
+                if global_name in obj.__globals__:
+                    visit(obj.__globals__[global_name], global_name, depth + 1)
+        elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
+            if callable(obj):  # a callable object: what its __call__ reads
+                visit(type(obj).__call__, name, depth + 1)
+            for attribute, item in vars(obj).items():
+                visit(item, attribute, depth + 1)
+
+    def visit_module(module, name):
+        for _, sub in module.named_modules():
+            if id(sub) in {id(m) for m in found.modules}:
+                continue
+            found.modules.append(sub)
+            seen_objects.add(id(sub))
+            kind = type(sub).__name__
+            if kind in _LAYER_NAMES:
+                found._linear_count += 1
+                names = dict(zip(("weight", "bias"), _LAYER_NAMES[kind]))
+            else:
+                names = {}
+            number = found._linear_count if names else next(found._other_count)
+            for param_name, param in list(sub._parameters.items()) + list(sub._buffers.items()):
+                if param is None or id(param) in found._seen:
+                    continue
+                short = names.get(param_name)
+                label = f"{short}{number}" if short else f"{kind.lower()}{number}_{param_name}"
+                found._seen.add(id(param))
+                found.tensors.append((param, _identifier(label)))
+
+    visit(fn, getattr(fn, "__name__", "step"), 0)
+    for position, arg in enumerate(args):
+        if not isinstance(arg, Tensor):
+            visit(arg, f"arg{position}", 1)
+    for key, arg in kwargs.items():
+        if not isinstance(arg, Tensor):
+            visit(arg, key, 1)
+    for opt in found.optimizers:
+        for group in opt.param_groups:
+            for param in group["params"]:
+                if id(param) not in found._seen:
+                    found._seen.add(id(param))
+                    found.tensors.append((param, f"p{next(found._other_count)}"))
+    return found
+
+
+def _global_names(code) -> list:
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += _global_names(const)
+    return names
+
+
+def _identifier(name: str) -> str:
+    text = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name)) or "t"
+    if text[0].isdigit() or keyword.iskeyword(text):
+        text = "t_" + text
+    return text
+
+
+class _Slot:
+    """One place the program reads or writes: ``holder.data``, ``holder.grad``, ``holder[key]``."""
+
+    __slots__ = ("kind", "holder", "key", "expr", "name", "initial", "vid", "_number")
+    _count = itertools.count()
+
+    def __init__(self, kind, holder, key, expr, name):
+        self.kind, self.holder, self.key, self.expr, self.name = kind, holder, key, expr, name
+        self.initial = self.vid = None
+        self._number = next(_Slot._count) if kind == "grad" else None
+
+    def get(self):
+        if self.kind == "data":
+            return self.holder.data
+        if self.kind == "grad":
+            return self.holder.grad
+        return self.holder.get(self.key, _MISSING)
+
+    def set(self, value):
+        if self.kind == "data":
+            self.holder.data = value
+        elif self.kind == "grad":
+            self.holder.grad = value
+        else:
+            self.holder[self.key] = value
+
+    def read_code(self):
+        if self.kind == "data":
+            return f"{self.expr}.data"
+        if self.kind == "grad":
+            return f"{self.expr}.grad.data"
+        return f"{self.expr}[{self.key!r}]"
+
+    def write_code(self, value_code):
+        if self.kind == "data":
+            return f"{self.expr}.data = {value_code}"
+        if self.kind == "grad":
+            if value_code is None:
+                return f"{self.expr}.grad = None"
+            # The Tensor this program put in .grad last time gets the new array (as CUDA graphs
+            # overwrite their outputs): no new Tensor per parameter per step.
+            made, holder = f"_made[{self._number}]", self.expr
+            return "\n    ".join(
+                (
+                    f"_grad = {holder}.grad",
+                    f"if _grad is not None and _grad is {made}: _grad.data = {value_code}",
+                    f"else: {made} = {holder}.grad = _wrap({value_code})",
+                )
+            )
+        return f"{self.expr}[{self.key!r}] = {value_code}"
+
+
+_MISSING = object()
+_UNREACHED = object()
+_STATE_NAMES = {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "vmax", "step": "step",
+                "momentum_buffer": "buf", "square_avg": "sq", "sum": "G"}  # fmt: skip
+
+
+class _Capture:
+    """Installs the stand-ins, runs the step once, collects what changed, restores real arrays."""
+
+    def __init__(self, fn, args, kwargs, found, strict):
+        self.trace = _Trace(strict)
+        self.found = found
+        self.slots: list[_Slot] = []
+        self.globals: dict = {}  # object expression -> object
+        self.call_args = tuple(args) + tuple(kwargs[k] for k in sorted(kwargs))
+        self.arg_names = _argument_names(fn, len(args), sorted(kwargs))
+        self._ids: dict = {}
+
+    def ref(self, obj) -> str:
+        """The program's name for a state object (bound in its globals)."""
+        name = self._ids.get(id(obj))
+        if name is None:
+            name = self._ids[id(obj)] = f"_o{len(self._ids)}"
+            self.globals[name] = obj
+        return name
+
+    def install(self):
+        for position, arg in enumerate(self.call_args):
+            if isinstance(arg, Tensor):
+                self._tensor_slots(arg, f"_a{position}", self.arg_names[position])
+        args_ids = {id(a) for a in self.call_args}
+        for tensor, name in self.found.tensors:
+            if id(tensor) not in args_ids:
+                self._tensor_slots(tensor, self.ref(tensor), name)
+        names = {id(t): n for t, n in self.found.tensors}
+        for opt in self.found.optimizers:
+            for number, group in enumerate(opt.param_groups):
+                holder = f"{self.ref(opt)}.param_groups[{number}]"
+                if type(group.get("lr")) in (int, float):
+                    self._number_slot(group, "lr", holder, "lr" if number == 0 else f"lr{number}")
+                for param in group["params"]:
+                    state = opt.state.get(param)
+                    if not state:
+                        continue
+                    holder = f"{self.ref(opt)}.state[{self.ref(param)}]"
+                    for key, value in state.items():
+                        label = f"{_STATE_NAMES.get(key, key)}_{names.get(id(param), 'p')}"
+                        if type(value) in (int, float):
+                            self._number_slot(state, key, holder, label)
+                        elif _is_raw_array(value):
+                            slot = self._slot("item", state, key, holder, label)
+                            slot.set(self._wrap(slot, value))
+
+    def _slot(self, kind, holder, key, expr, name):
+        slot = _Slot(kind, holder, key, expr, _identifier(name))
+        self.slots.append(slot)
+        return slot
+
+    def _wrap(self, slot, value):
+        stand_in = _stand_in(value, self.trace, slot.name)
+        slot.initial, slot.vid = stand_in, stand_in.vid
+        return stand_in
+
+    def _number_slot(self, holder, key, expr, name):
+        slot = self._slot("item", holder, key, expr, name)
+        sym = _Sym(holder[key], self.trace.new_value(None))
+        self.trace.hint[self.trace.var_of[sym.vid]] = slot.name
+        slot.initial, slot.vid = sym, sym.vid
+        holder[key] = sym
+
+    def _tensor_slots(self, tensor, expr, name):
+        data = self._slot("data", tensor, None, expr, name)
+        tensor.data = self._wrap(data, tensor.data)
+        grad = self._slot("grad", tensor, None, expr, f"d{name}")
+        if tensor.grad is not None:
+            original = tensor.grad
+            stand_in = self._wrap(grad, original.data)
+            grad.initial = (original, stand_in)
+            tensor.grad = new_tensor(stand_in)
+
+    def wrote_state(self) -> bool:
+        """Whether the capture has written into a state array in place so far."""
+        mutated, var_of = self.trace.mutated, self.trace.var_of
+        return any(slot.vid is not None and var_of[slot.vid] in mutated for slot in self.slots)
+
+    def collect_and_restore(self):
+        """Return ``(writes, written_in_place)``; put real arrays back everywhere."""
+        trace = self.trace
+        writes, in_place = [], []
+        for slot in self.slots:
+            current = slot.get()
+            if slot.kind == "grad":
+                original = slot.initial[0] if slot.initial else None
+                if current is None:
+                    if original is not None:
+                        writes.append((slot, None))
+                    continue
+                data = current.data
+                if not isinstance(data, _Traced):
+                    trace.problem = trace.problem or f"{slot.name} was set to an untraced array"
+                    continue
+                if original is not None and current.data is slot.initial[1]:
+                    if data.vid == slot.vid:
+                        slot.set(original)
+                        continue
+                writes.append((slot, data.vid))
+                current.data = data.value
+                continue
+            if current is _MISSING:
+                trace.problem = trace.problem or "the optimizer state changed during the capture"
+                continue
+            if isinstance(current, (_Traced, _Sym)):
+                if current is slot.initial:
+                    if isinstance(current, _Traced) and current.vid != slot.vid:
+                        in_place.append(slot)
+                else:
+                    writes.append((slot, current.vid))
+                slot.set(current.value)
+            elif current is not _real_of(slot.initial):
+                trace.problem = trace.problem or f"{slot.name} was set to an untraced value"
+        for opt in self.found.optimizers:  # entries added during the capture: real values
+            for state in list(opt.state.values()) + opt.param_groups:
+                for key, value in state.items():
+                    if isinstance(value, (_Traced, _Sym)):
+                        state[key] = value.value
+            cached = getattr(opt, "_scalars", None)
+            if cached:  # Optimizer.scalar's cache: drop entries made from stand-ins
+                for key in [k for k, v in cached.items() if isinstance(v, _Traced)]:
+                    del cached[key]
+        return writes, in_place
+
+
+def _argument_names(fn, count, keyword_names) -> list:
+    try:
+        parameters = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    names = [parameters[i] if i < len(parameters) else f"arg{i}" for i in range(count)]
+    return [_identifier(n) for n in names + list(keyword_names)]
+
+
+def _python_numbers(objects) -> dict:
+    return {
+        (id(obj), name): value
+        for obj in objects
+        for name, value in vars(obj).items()
+        if type(value) in (int, float)
+    }
+
+
+def _state_structure(found) -> tuple:
+    return tuple(
+        (len(opt.state), tuple(tuple(s) for s in opt.state.values())) for opt in found.optimizers
+    )

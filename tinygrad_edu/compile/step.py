@@ -1,0 +1,301 @@
+"""Part 5 of ``tg.compile``: the compiled step, its signatures and its variants.
+
+``Compiled.__call__`` computes the call's signature (argument types, shapes,
+dtypes, memory order, backends, devices, grad mode, the state's structure,
+train/eval flags and hyperparameters), replays the matching variant, runs the
+first call of a new signature eagerly (so that optimizer state exists), and
+captures on the second. What cannot be captured runs eagerly with one warning,
+or raises with ``strict=True``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import types
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import backend
+from ..function import ProcessMode, thread_mode
+from ..tensor import Tensor
+from .capture import _UNREACHED, _Capture, _discover, _python_numbers, _state_structure
+from .program import _Program
+from .tracing import CompileError, CompileWarning, _active, _GuardFailed, _returned, _StaleState
+
+MAX_VARIANTS = 8
+
+
+class _Variant:
+    """One signature's program (or the reason it runs eagerly)."""
+
+    __slots__ = ("program", "reason", "capture_ms", "signature", "attempts")
+
+    def __init__(self, signature):
+        self.program = self.reason = self.capture_ms = None
+        self.signature = signature
+        self.attempts = 0
+
+
+class Compiled:
+    """What ``tg.compile(fn)`` returns: call it like ``fn``; ``explain()`` prints the replay."""
+
+    def __init__(self, fn, strict=False, max_variants=MAX_VARIANTS):
+        if not callable(fn):
+            raise TypeError(f"tg.compile needs a callable, got {type(fn).__name__}")
+        if not isinstance(max_variants, int) or max_variants < 1:
+            raise ValueError(f"max_variants must be a positive integer, got {max_variants!r}")
+        self.fn = fn
+        self.strict = strict
+        self.max_variants = max_variants
+        self._variants: OrderedDict = OrderedDict()
+        self._last = None  # the variant the previous call replayed
+        self._seen: dict = {}  # signature -> calls so far (the first runs plainly)
+        self._found = None
+        self._warned: set = set()
+        functools.update_wrapper(self, fn, updated=())
+
+    def __get__(self, instance, owner=None):
+        """``@tg.compile`` on a method: the instance becomes the first argument."""
+        return self if instance is None else types.MethodType(self, instance)
+
+    # ------------------------------------------------------------ calling
+    def __call__(self, *args, **kwargs):
+        signature = self._signature(args, kwargs)
+        variant = self._last  # most calls repeat the previous signature: compare, do not hash
+        if variant is None or variant.signature != signature:
+            variant = self._variants.get(signature)
+        if variant is not None and variant.program is not None:
+            self._last = variant
+            call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
+            program = variant.program
+            try:
+                if program.lock is None:
+                    return program.run(call_args)
+                with program.lock:  # another thread's replay would write the same buffers
+                    return program.run(call_args)
+            except _GuardFailed:
+                return self.fn(*args, **kwargs)  # eager: raises the check's own message
+            except _StaleState:
+                del self._variants[signature]
+                self._last = None
+                return self.fn(*args, **kwargs)
+        if variant is not None and variant.reason is not None:
+            return self.fn(*args, **kwargs)
+        calls = self._seen.get(signature, 0) + 1
+        self._seen[signature] = calls
+        if calls == 1 or not self._traceable(args, kwargs):
+            return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
+        return self._capture(signature, args, kwargs)
+
+    def _signature(self, args, kwargs):
+        mode = thread_mode
+        signature = (
+            mode.grad_enabled,
+            mode.tracer is None and ProcessMode.anomaly is None,
+            None if self._found is None else self._found.key(),
+            *map(_argument_key, args),
+        )
+        if kwargs:
+            signature += tuple((key, _argument_key(kwargs[key])) for key in sorted(kwargs))
+        return signature
+
+    def _traceable(self, args, kwargs):
+        if thread_mode.tracer is not None or ProcessMode.anomaly is not None:
+            return False  # trace_backward / detect_anomaly watch the eager engine
+        if getattr(_active, "trace", None) is not None:
+            return False  # a compiled step called inside another's capture runs as part of it
+        return True
+
+    # ------------------------------------------------------------ capturing
+    def _capture(self, signature, args, kwargs):
+        found = _discover(self.fn, args, kwargs)
+        if (
+            self._found is None
+            or self._found.key() != found.key()
+            or _ids(found) != _ids(self._found)
+        ):
+            self._found = found
+            signature = self._signature(args, kwargs)
+        variant = self._variants.get(signature) or _Variant(signature)
+        variant.attempts += 1
+        start = time.perf_counter()
+        capture = _Capture(self.fn, args, kwargs, found, self.strict)
+        numbers = _python_numbers(found.objects())
+        structure = _state_structure(found)
+        capture.install()
+        _active.trace = capture.trace
+        try:
+            result = self.fn(*args, **kwargs)
+            returned, value = _returned(result, capture.trace)  # before the real arrays are back
+        except ValueError as err:
+            if "different backends or devices" not in str(err) or capture.wrote_state():
+                raise
+            # A tensor that discovery did not reach met a traced one (before any update):
+            # this signature runs eagerly.
+            result, capture.trace.problem = (
+                _UNREACHED,
+                (
+                    "it uses a tensor that tg.compile cannot reach (pass it as an argument, or "
+                    "keep it in a module or optimizer the step names)"
+                ),
+            )
+        finally:
+            _active.trace = None
+            writes, in_place = capture.collect_and_restore()
+        if result is _UNREACHED:
+            self._store(signature, variant)
+            variant.reason = capture.trace.problem
+            self._warn(variant.reason)
+            return self.fn(*args, **kwargs)
+        trace = capture.trace
+        changed = [
+            name for (_, name), old in _python_numbers(found.objects()).items()
+            if numbers.get((_, name), old) != old
+        ]  # fmt: skip
+        if trace.value_read is None and trace.problem is None and changed:
+            trace.problem = (
+                f"a Python number of the state changed during the capture ({changed[0]})"
+            )
+        if _state_structure(found) != structure and trace.problem is None:
+            if variant.attempts < 3:  # the first steps still create optimizer state: try again
+                self._seen[signature] = 1
+                return value
+            trace.problem = "the optimizer state kept changing shape"
+        reason = trace.value_read or trace.problem
+        if reason is not None:
+            if self.strict:
+                raise CompileError(f"tg.compile(strict=True): {reason}")
+            variant.reason = reason
+            self._store(signature, variant)
+            self._warn(reason)
+            return value
+        title = f"{_name(self.fn)} variant {len(self._variants) + 1}"
+        variant.program = _Program(capture, writes, in_place, returned, title)
+        variant.program.description = _describe_signature(args, kwargs, capture.arg_names)
+        variant.capture_ms = (time.perf_counter() - start) * 1e3
+        self._store(signature, variant)
+        return value
+
+    def _warn(self, reason):
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(
+                f"tg.compile({_name(self.fn)}): {reason}; this signature runs eagerly",
+                CompileWarning,
+                stacklevel=4,
+            )
+
+    def _store(self, signature, variant):
+        self._variants[signature] = variant
+        self._last = None
+        while len(self._variants) > self.max_variants:
+            old, _ = self._variants.popitem(last=False)
+            self._seen.pop(old, None)
+
+    # ------------------------------------------------------------ looking at it
+    @property
+    def variants(self) -> list:
+        """One dict per signature: ``inputs``, ``capture_ms`` and counts, or why it is eager."""
+        rows = []
+        for variant in self._variants.values():
+            if variant.program is None:
+                rows.append({"eager": variant.reason})
+            else:
+                program = variant.program
+                rows.append(
+                    {
+                        "inputs": program.description,
+                        "capture_ms": variant.capture_ms,
+                        **program.counts,
+                    }
+                )
+        return rows
+
+    def explain(self, file=None) -> str:
+        """Print (and return) the replayed program of every captured signature."""
+        blocks = []
+        for number, variant in enumerate(self._variants.values(), 1):
+            if variant.program is None:
+                blocks.append(f"# variant {number}: runs eagerly: {variant.reason}")
+                continue
+            program = variant.program
+            counts = program.counts
+            lines = [
+                f"# variant {number}: {_name(self.fn)}({program.description})",
+                f"# {counts['recorded']} array calls recorded: {counts['replayed']} replayed, "
+                f"{counts['folded']} folded into constants, {counts['merged']} merged, "
+                f"{counts['dropped']} dropped",
+                *program.header,
+                *program.shown,
+            ]
+            blocks.append("\n".join(lines))
+        text = "\n\n".join(blocks) if blocks else "# nothing captured yet: call the step twice"
+        print(text, file=file)
+        return text
+
+    def source(self, variant: int = 0) -> str:
+        """The generated Python source of one variant (what is compiled and run)."""
+        programs = [v.program for v in self._variants.values() if v.program is not None]
+        return programs[variant].source
+
+
+def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):  # noqa: A001
+    """Capture the array calls of ``fn`` once per signature and replay them on later calls.
+
+    ``step = tg.compile(fn)``; ``step(*args)`` returns what ``fn(*args)`` returns
+    (Tensors detached) with the same effects on parameters, ``.grad``, optimizer
+    and module state. The first call with a signature runs ``fn`` eagerly, the
+    second captures it (an eager run that records every array call), later
+    ones replay the recorded program. The signature: the arguments' types,
+    shapes, dtypes, devices (and memory order on NumPy), whether their ``.grad``
+    is set, Python scalar arguments, grad mode, every reachable module's
+    train/eval flag and the optimizers' hyperparameters (except ``lr``, which is
+    read on each call). At most ``max_variants`` signatures are kept (the oldest
+    goes first). Calls from several threads take turns.
+
+    What cannot be captured (a Python value read from an array: ``.item()``,
+    ``if (x > 0).any()``, printing; a Python number of the state changing) makes
+    that signature run eagerly with one ``CompileWarning`` naming the line, or
+    raises ``CompileError`` with ``strict=True``. Also usable as ``@tg.compile``
+    or ``@tg.compile(strict=True)``. ``step.explain()`` prints the replay.
+    """
+    if fn is None:
+        return lambda f: Compiled(f, strict=strict, max_variants=max_variants)
+    return Compiled(fn, strict=strict, max_variants=max_variants)
+
+
+def _argument_key(arg):
+    if isinstance(arg, Tensor):
+        data = arg.data
+        if type(data) is np.ndarray:  # the layout too: it decides the order sums add in
+            return (np.ndarray, data.shape, data.dtype, data.flags.c_contiguous,
+                    arg.requires_grad, arg.grad is None)  # fmt: skip
+        return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
+                arg.requires_grad, arg.grad is None)  # fmt: skip
+    if arg is None or type(arg) in (bool, int, float, str):
+        return (type(arg), arg)
+    return ("object", id(arg))
+
+
+def _ids(found):
+    return [id(t) for t, _ in found.tensors] + [id(o) for o in found.objects()]
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+def _describe_signature(args, kwargs, names) -> str:
+    parts = []
+    values = list(args) + [kwargs[k] for k in sorted(kwargs)]
+    for name, value in zip(names, values):
+        if isinstance(value, Tensor):
+            parts.append(f"{name}: {backend.dtype_name(value.dtype)} {value.shape}")
+        elif value is None or type(value) in (bool, int, float, str):
+            parts.append(f"{name}={value!r}")
+        else:
+            parts.append(f"{name}: {type(value).__name__}")
+    return ", ".join(parts)
