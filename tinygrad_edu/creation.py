@@ -6,13 +6,30 @@ moved, so ``tg.manual_seed(s)`` gives the same numbers on every backend.
 
 from __future__ import annotations
 
+import threading
+
 from . import backend as backends
 from .tensor import Tensor
+
+# While tg.compile records a step in this thread, ``recording.namespace`` is set: a function
+# from a namespace to its recording stand-in, so that the arrays made here (zeros, randn, a
+# tensor from data) are calls of the recorded program too.
+recording = threading.local()
+
+
+def _namespace(choice):
+    xp = backends.get_namespace(choice)
+    wrap = getattr(recording, "namespace", None)
+    return xp if wrap is None else wrap(xp)
 
 
 def tensor(data, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     """Wrap Python data or an array of any backend (see ``Tensor``)."""
-    return Tensor(data, dtype=dtype, backend=backend, device=device, requires_grad=requires_grad)
+    made = Tensor(data, dtype=dtype, backend=backend, device=device, requires_grad=requires_grad)
+    wrap = getattr(recording, "namespace", None)
+    if wrap is not None and wrap(made.xp) is not made.xp:  # tg.compile records it: a constant
+        made.data = wrap(made.xp).asarray(made.data)  # (an input's stand-in is recorded already)
+    return made
 
 
 def _shape(shape) -> tuple:
@@ -26,7 +43,7 @@ def _float_dtype(xp, dtype):
 
 
 def _filled(fill, shape, dtype, backend_choice, device, requires_grad) -> Tensor:
-    xp = backends.get_namespace(backend_choice)
+    xp = _namespace(backend_choice)
     data = fill(xp, shape, _float_dtype(xp, dtype), backends.resolve_device(xp, device))
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
@@ -58,7 +75,7 @@ def full(shape, fill_value, dtype=None, backend=None, device=None, requires_grad
     (bool, the default integer or the default float dtype) unless ``dtype`` is given."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if dtype is None and type(fill_value) in (bool, int, complex):
-        xp = backends.get_namespace(backend)
+        xp = _namespace(backend)
         dtype = backends.python_dtype(xp, {bool: "b", int: "i", complex: "c"}[type(fill_value)])
     return _filled(
         lambda xp, s, d, dev: xp.full(s, fill_value, dtype=d, device=dev),
@@ -83,7 +100,7 @@ def eye(n, m=None, dtype=None, backend=None, device=None, requires_grad=False) -
 
 def arange(start, stop=None, step=1, dtype=None, backend=None, device=None) -> Tensor:
     """``start, start + step, ...`` below ``stop``; integers unless a float is involved."""
-    xp = backends.get_namespace(backend)
+    xp = _namespace(backend)
     if dtype is None and all(isinstance(v, int) for v in (start, stop or 0, step)):
         dtype = "int64"
     data = xp.arange(
@@ -106,7 +123,7 @@ def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
 
 def randn(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal numbers (host generator, see ``manual_seed``)."""
-    xp = backends.get_namespace(backend)
+    xp = _namespace(backend)
     dtype = dtype or backends.get_default_dtype()
     data = backends.standard_normal(_shape(shape), xp, dtype, device)
     return Tensor._wrap(data).requires_grad_(requires_grad)
@@ -114,7 +131,7 @@ def randn(*shape, dtype=None, backend=None, device=None, requires_grad=False) ->
 
 def rand(*shape, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     """Uniform numbers on [0, 1) (host generator, see ``manual_seed``)."""
-    xp = backends.get_namespace(backend)
+    xp = _namespace(backend)
     dtype = dtype or backends.get_default_dtype()
     data = backends.uniform(_shape(shape), xp, dtype, device=device)
     return Tensor._wrap(data).requires_grad_(requires_grad)

@@ -9,7 +9,9 @@ standard fallback (the layout of ``kernels.py``).
   (torch's ``cummax``/``cummin`` indices);
 * ``product_dtype``: the dtype of integer products, for ``cumulative_prod``;
 * ``all_nonzero``: whether an array has no zero (the exact gradients of
-  ``prod`` and ``cumprod`` take a longer way where it has);
+  ``prod`` and ``cumprod`` take a longer way where it has); ``all_within`` and
+  ``all_probabilities``: the input checks of embeddings and binary
+  cross-entropy (all three are guards of a ``tg.compile`` replay);
 * ``windows`` and ``fold_windows``: the im2col of a convolution (K strided
   slices and a stack; one compiled gather on JAX) and its adjoint col2im (the
   K slices added into one buffer; one scatter-add on JAX);
@@ -91,6 +93,21 @@ def all_nonzero(xp, array) -> bool:
     if getattr(type(xp), "records_calls", False):
         return xp.record_check(all_nonzero, array)
     return bool(xp.all(array != 0))
+
+
+def all_within(xp, array, low: int, high: int) -> bool:
+    """Whether every entry of a non-empty integer array lies in ``[low, high)`` (embedding
+    indices; under ``tg.compile``: a guard of the replay)."""
+    if getattr(type(xp), "records_calls", False):
+        return xp.record_check(all_within, array, low, high)
+    return int(xp.min(array)) >= low and int(xp.max(array)) < high
+
+
+def all_probabilities(xp, array) -> bool:
+    """Whether every entry lies in ``[0, 1]`` (no NaN; under ``tg.compile``: a guard)."""
+    if getattr(type(xp), "records_calls", False):
+        return xp.record_check(all_probabilities, array)
+    return bool(xp.all((array >= 0) & (array <= 1)))
 
 
 def setitem(xp, array, index, value):

@@ -35,6 +35,8 @@ class _Found:
         self.modules: list = []
         self.optimizers: list = []
         self.schedulers: list = []
+        self.watched: list = []  # (holder, key): Python values the step may read (see watch)
+        self._watched_ids: set = set()
         self._seen: set = set()
         self._key = None
         self._linear_count = 0
@@ -50,14 +52,24 @@ class _Found:
             self._key = self._key_function()
         try:
             return self._key()
-        except (IndexError, KeyError, AttributeError):  # param groups replaced, or the arrays
-            return ("changed", id(self))  # moved to another backend: a key no variant has
+        except (IndexError, KeyError, AttributeError, ValueError):  # param groups replaced, the
+            return ("changed", id(self))  # arrays on another backend, a global or cell deleted
+
+    def watch(self, holder, access):
+        """Put a Python value the step may read into the key: ``holder`` and how to read
+        it, ``"['name']"`` (a global, an attribute in ``vars(obj)``), ``".cell_contents"``
+        (a closure cell) or ``".__defaults__"``. A replay has the value baked in, so a
+        new value must capture again."""
+        if (id(holder), access) not in self._watched_ids:
+            self._watched_ids.add((id(holder), access))
+            self.watched.append((holder, access))
 
     def _key_function(self):
         names, parts = {}, []
         for number, (tensor, _) in enumerate(self.tensors):
             names[f"t{number}"] = tensor
-            parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype"]
+            parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype",
+                      f"t{number}.requires_grad"]  # fmt: skip
             if type(tensor.data) is np.ndarray:
                 parts.append(f"t{number}.data.flags.c_contiguous")
         for number, module in enumerate(self.modules):
@@ -65,9 +77,15 @@ class _Found:
             parts.append(f"m{number}.training")
         for number, opt in enumerate(self.optimizers):
             names[f"o{number}"] = opt
+            parts.append(f"len(o{number}.param_groups)")
             for g, group in enumerate(opt.param_groups):
                 group_code = f"o{number}.param_groups[{g}]"
+                # the list itself and its length: a group given other parameters is seen
+                parts += [f"id({group_code}['params'])", f"len({group_code}['params'])"]
                 parts += [f"{group_code}[{k!r}]" for k in group if k not in _READ_AT_REPLAY]
+        for number, (holder, access) in enumerate(self.watched):
+            names[f"w{number}"] = holder
+            parts.append(f"w{number}{access}")
         source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
         exec(compile(source, "<tg.compile signature>", "exec"), names)
         return names["key"]
@@ -102,6 +120,7 @@ def _discover(fn, args, kwargs) -> _Found:
             visit_module(obj, name)
         elif isinstance(obj, Optimizer):
             found.optimizers.append(obj)  # its parameters: after the modules (which name them)
+            watch_numbers(obj)
         elif isinstance(obj, LRScheduler):
             found.schedulers.append(obj)
             visit(obj.optimizer, "optimizer", depth + 1)
@@ -123,19 +142,44 @@ def _discover(fn, args, kwargs) -> _Found:
                 return  # the library's own functions (loss functions...) reach no user state
             for cell_name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
                 try:
-                    visit(cell.cell_contents, cell_name, depth + 1)
+                    contents = cell.cell_contents
                 except ValueError:  # an empty cell
-                    pass
-            for default in (obj.__defaults__ or ()) + tuple((obj.__kwdefaults__ or {}).values()):
+                    continue
+                if _plain(contents):
+                    found.watch(cell, ".cell_contents")
+                else:
+                    visit(contents, cell_name, depth + 1)
+            if obj.__defaults__ and _plain(obj.__defaults__):
+                found.watch(obj, ".__defaults__")
+            elif obj.__defaults__:
+                visit(obj.__defaults__, "default", depth + 1)
+            for default in (obj.__kwdefaults__ or {}).values():
                 visit(default, "default", depth + 1)
             for global_name in _global_names(obj.__code__):
                 if global_name in obj.__globals__:
-                    visit(obj.__globals__[global_name], global_name, depth + 1)
+                    visit_item(obj.__globals__, global_name, depth + 1)
+        elif getattr(type(obj), "discover_through", None):  # a tg.compile step: its function
+            visit(getattr(obj, type(obj).discover_through), name, depth + 1)
         elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
             if callable(obj):  # a callable object: what its __call__ reads
                 visit(type(obj).__call__, name, depth + 1)
-            for attribute, item in vars(obj).items():
-                visit(item, attribute, depth + 1)
+            attributes = vars(obj)
+            for attribute in list(attributes):
+                visit_item(attributes, attribute, depth + 1)
+
+    def visit_item(holder, key, depth):
+        """A global or an attribute: a Python value is watched, anything else visited."""
+        value = holder[key]
+        if _plain(value):
+            found.watch(holder, f"[{key!r}]")
+        else:
+            visit(value, key, depth)
+
+    def watch_numbers(obj):
+        attributes, read = vars(obj), _names_read_by_methods(type(obj))
+        for attribute, value in attributes.items():
+            if attribute in read and attribute != "training" and _plain(value):
+                found.watch(attributes, f"[{attribute!r}]")  # (training: in every key)
 
     def visit_module(module, name):
         for _, sub in module.named_modules():
@@ -143,6 +187,7 @@ def _discover(fn, args, kwargs) -> _Found:
                 continue
             found.modules.append(sub)
             seen_objects.add(id(sub))
+            watch_numbers(sub)  # Dropout.p, LeakyReLU.negative_slope, BatchNorm's eps...
             kind = type(sub).__name__
             if kind in _LAYER_NAMES:
                 found._linear_count += 1
@@ -174,6 +219,30 @@ def _discover(fn, args, kwargs) -> _Found:
     return found
 
 
+@functools.cache
+def _names_read_by_methods(cls) -> frozenset:
+    """The attribute names the methods of a module or optimizer class read (not counting
+    ``__init__`` and the repr): Dropout's ``p``, BatchNorm's ``eps``; not Linear's sizes."""
+    names: set = set()
+    for klass in cls.__mro__:
+        if klass in (Module, Optimizer, object):
+            continue
+        for attribute, function in vars(klass).items():
+            if attribute not in _NOT_STEP_METHODS and isinstance(function, types.FunctionType):
+                names.update(_global_names(function.__code__))
+    return frozenset(names)
+
+
+_NOT_STEP_METHODS = {"__init__", "__repr__", "extra_repr", "reset_parameters", "__setstate__"}
+
+
+def _plain(value) -> bool:
+    """A Python value a replay has baked in: a number, a string, None, a tuple of them."""
+    if type(value) is tuple:
+        return all(map(_plain, value))
+    return value is None or type(value) in (bool, int, float, complex, str)
+
+
 def _global_names(code) -> list:
     names = list(code.co_names)
     for const in code.co_consts:
@@ -201,6 +270,8 @@ class _Slot:
         self._number = next(_Slot._count) if kind == "grad" else None
 
     def get(self):
+        if self.kind == "argument":  # an array given to the step: nothing to restore
+            return self.initial
         if self.kind == "data":
             return self.holder.data
         if self.kind == "grad":
@@ -208,6 +279,8 @@ class _Slot:
         return self.holder.get(self.key, _MISSING)
 
     def set(self, value):
+        if self.kind == "argument":
+            return
         if self.kind == "data":
             self.holder.data = value
         elif self.kind == "grad":
@@ -216,6 +289,8 @@ class _Slot:
             self.holder[self.key] = value
 
     def read_code(self):
+        if self.kind == "argument":
+            return self.expr
         if self.kind == "data":
             return f"{self.expr}.data"
         if self.kind == "grad":
@@ -268,9 +343,13 @@ class _Capture:
         return name
 
     def install(self):
+        self.stand_in_args = list(self.call_args)  # what the step is called with
         for position, arg in enumerate(self.call_args):
             if isinstance(arg, Tensor):
                 self._tensor_slots(arg, f"_a{position}", self.arg_names[position])
+            elif raw_array_argument(arg):  # an array given as it is: an input of the program
+                slot = self._slot("argument", None, None, f"_a{position}", self.arg_names[position])
+                self.stand_in_args[position] = self._wrap(slot, arg)
         args_ids = {id(a) for a in self.call_args}
         for tensor, name in self.found.tensors:
             if id(tensor) not in args_ids:
@@ -371,6 +450,13 @@ class _Capture:
                 for key in [k for k, v in cached.items() if isinstance(v, _Traced)]:
                     del cached[key]
         return writes, in_place
+
+
+def raw_array_argument(arg) -> bool:
+    """An array (not a Tensor) passed to the step: NumPy's, or any Array-API array."""
+    return type(arg) is np.ndarray or (
+        hasattr(type(arg), "__array_namespace__") and not isinstance(arg, (Tensor, _Traced))
+    )
 
 
 def _argument_names(fn, count, keyword_names) -> list:

@@ -21,7 +21,6 @@ import itertools
 import linecache
 import math
 import re
-import threading
 
 import numpy as np
 
@@ -54,6 +53,7 @@ class _Program(_Accelerated):
         kept, folded, alias = self._simplify(trace)
         needed = [vid for _, vid in writes if vid is not None] + _returned_vids(returned)
         kept = self._drop_dead(kept, needed, trace, alias)
+        kept = self._guards_first(kept, alias)
         if _numpy_only(trace):
             kept = self._multiply_by_masks(kept, needed, trace, alias)
         self._globals = {
@@ -91,8 +91,6 @@ class _Program(_Accelerated):
         linecache.cache[filename] = (len(self.source), None, self.source.splitlines(True), filename)
         exec(compile(self.source, filename, "exec"), self._globals)
         self.run = self._globals["_replay"]
-        # Buffers (and a graph's memory) hold one call's values: one call at a time.
-        self.lock = threading.Lock() if self.buffers or "_graphed" in self._globals else None
         self.shown = shown_lines
         # The recording is not needed any more: let its capture-time arrays go.
         self.trace = self.folded = self.alias = self.names = None
@@ -138,6 +136,20 @@ class _Program(_Accelerated):
                 result.append(node)
         result.reverse()
         return result
+
+    @staticmethod
+    def _guards_first(kept, alias):
+        """Guards on what the step was given (class targets, embedding indices) moved to the
+        start: a failed one then stops the replay before any state is written (the step then
+        runs eagerly and raises the check's message, as eager does, with the state as it was)."""
+        made: set = set()
+        first, rest = [], []
+        for node in kept:
+            reads = {alias.get(v, v) for v in _refs(node.args, node.kwargs)}
+            (first if node.kind == "guard" and not reads & made else rest).append(node)
+            if node.out is not None:
+                made.add(node.out)
+        return first + rest
 
     # ------------------------------------------------------------ buffer reuse
     def _plan_reuse(self, kept, writes, returned):
@@ -557,6 +569,11 @@ class _Program(_Accelerated):
             )
         if kind == "method":
             rest = self._arguments(node.args[1:], node.kwargs)
+            if node.inplace is not None:  # x.sort(), x.fill(v), x.clip(out=x): no new value
+                return (
+                    f"{args[0][0]}.{node.target}({rest[0]})",
+                    f"{args[0][1]}.{node.target}({rest[1]})",
+                )
             return (
                 f"{out} = {args[0][0]}.{node.target}({rest[0]})",
                 f"{out} = {args[0][1]}.{node.target}({rest[1]})",

@@ -1,8 +1,9 @@
 """Part 5 of ``tg.compile``: the compiled step, its signatures and its variants.
 
 ``Compiled.__call__`` computes the call's signature (argument types, shapes,
-dtypes, memory order, backends, devices, grad mode, the state's structure,
-train/eval flags and hyperparameters), replays the matching variant, runs the
+dtypes, memory order, backends, devices, grad mode), finds the variant whose
+state key (``capture._Found.key``: train/eval flags, hyperparameters, the
+Python values the step reads) matches the state now, replays it, runs the
 first call of a new signature eagerly (so that optimizer state exists), and
 captures on the second. What cannot be captured runs eagerly with one warning,
 or raises with ``strict=True``.
@@ -11,6 +12,8 @@ or raises with ``strict=True``.
 from __future__ import annotations
 
 import functools
+import math
+import threading
 import time
 import types
 import warnings
@@ -18,29 +21,55 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import backend
+from .. import backend, creation
 from ..function import ProcessMode, thread_mode
 from ..tensor import Tensor
-from .capture import _UNREACHED, _Capture, _discover, _python_numbers, _state_structure
+from .capture import (
+    _UNREACHED,
+    _Capture,
+    _discover,
+    _python_numbers,
+    _state_structure,
+    raw_array_argument,
+)
 from .program import _Program
-from .tracing import CompileError, CompileWarning, _active, _GuardFailed, _returned, _StaleState
+from .tracing import (
+    CompileError,
+    CompileWarning,
+    _active,
+    _GuardFailed,
+    _returned,
+    _StaleState,
+    recording_namespace,
+)
 
 MAX_VARIANTS = 8
+_SEEN_LIMIT = 64  # signatures whose first (eager) call is remembered
 
 
 class _Variant:
-    """One signature's program (or the reason it runs eagerly)."""
+    """One signature's program (or the reason it runs eagerly), with the state it was made for.
 
-    __slots__ = ("program", "reason", "capture_ms", "signature", "attempts")
+    ``found`` is the state its capture reached and ``state_key`` that state's key
+    then: the variant fits a call while ``found.key() == state_key``. ``objects``
+    holds the non-Tensor arguments, so their ids (in the argument signature) are
+    not reused while the variant lives.
+    """
 
-    def __init__(self, signature):
+    __slots__ = ("program", "reason", "capture_ms", "signature", "attempts", "found",
+                 "state_key", "objects")  # fmt: skip
+
+    def __init__(self, signature, found, state_key, objects):
         self.program = self.reason = self.capture_ms = None
-        self.signature = signature
+        self.signature, self.found, self.state_key = signature, found, state_key
+        self.objects = objects
         self.attempts = 0
 
 
 class Compiled:
     """What ``tg.compile(fn)`` returns: call it like ``fn``; ``explain()`` prints the replay."""
+
+    discover_through = "fn"  # a step that names this one reaches fn's state, not our tables
 
     def __init__(self, fn, strict=False, max_variants=MAX_VARIANTS):
         if not callable(fn):
@@ -50,11 +79,13 @@ class Compiled:
         self.fn = fn
         self.strict = strict
         self.max_variants = max_variants
-        self._variants: OrderedDict = OrderedDict()
+        self._variants: OrderedDict = OrderedDict()  # (signature, state key) -> _Variant
         self._last = None  # the variant the previous call replayed
-        self._seen: dict = {}  # signature -> calls so far (the first runs plainly)
-        self._found = None
+        self._seen: OrderedDict = OrderedDict()  # signature -> calls so far (the first is eager)
         self._warned: set = set()
+        # One call at a time: a capture puts stand-ins into the shared state, and a replay
+        # writes its buffers; re-entrant, for a step that calls itself.
+        self._lock = threading.RLock()
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, instance, owner=None):
@@ -64,43 +95,54 @@ class Compiled:
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         signature = self._signature(args, kwargs)
-        variant = self._last  # most calls repeat the previous signature: compare, do not hash
-        if variant is None or variant.signature != signature:
-            variant = self._variants.get(signature)
-        if variant is not None and variant.program is not None:
-            self._last = variant
-            call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
-            program = variant.program
-            try:
-                if program.lock is None:
-                    return program.run(call_args)
-                with program.lock:  # another thread's replay would write the same buffers
-                    return program.run(call_args)
-            except _GuardFailed:
-                return self.fn(*args, **kwargs)  # eager: raises the check's own message
-            except _StaleState:
-                del self._variants[signature]
-                self._last = None
+        with self._lock:
+            variant = self._last  # most calls repeat the previous one: compare, do not search
+            if (
+                variant is None
+                or variant.signature != signature
+                or variant.found.key() != variant.state_key
+            ):
+                variant = self._find(signature)
+            if variant is not None and variant.program is not None:
+                self._last = variant
+                call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
+                try:
+                    return variant.program.run(call_args)
+                except _GuardFailed:
+                    return self.fn(*args, **kwargs)  # eager: raises the check's own message
+                except _StaleState:
+                    self._variants.pop((signature, variant.state_key), None)
+                    self._last = None
+                    return self.fn(*args, **kwargs)
+            if variant is not None and variant.reason is not None:
                 return self.fn(*args, **kwargs)
-        if variant is not None and variant.reason is not None:
-            return self.fn(*args, **kwargs)
-        calls = self._seen.get(signature, 0) + 1
-        self._seen[signature] = calls
-        if calls == 1 or not self._traceable(args, kwargs):
-            return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
-        return self._capture(signature, args, kwargs)
+            calls = self._seen.pop(signature, 0) + 1
+            self._seen[signature] = calls
+            while len(self._seen) > _SEEN_LIMIT:  # a signature new on every call: forget old ones
+                self._seen.popitem(last=False)
+            if calls == 1 or not self._traceable(args, kwargs):
+                return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
+            return self._capture(signature, args, kwargs)
 
     def _signature(self, args, kwargs):
+        """What the call itself decides: grad mode and the arguments (the state's part,
+        ``_Found.key``, is compared per variant)."""
         mode = thread_mode
         signature = (
             mode.grad_enabled,
             mode.tracer is None and ProcessMode.anomaly is None,
-            None if self._found is None else self._found.key(),
             *map(_argument_key, args),
         )
         if kwargs:
             signature += tuple((key, _argument_key(kwargs[key])) for key in sorted(kwargs))
         return signature
+
+    def _find(self, signature):
+        """The variant for this signature whose state key is the state's key now, or None."""
+        for variant in reversed(self._variants.values()):
+            if variant.signature == signature and variant.found.key() == variant.state_key:
+                return variant
+        return None
 
     def _traceable(self, args, kwargs):
         if thread_mode.tracer is not None or ProcessMode.anomaly is not None:
@@ -112,23 +154,24 @@ class Compiled:
     # ------------------------------------------------------------ capturing
     def _capture(self, signature, args, kwargs):
         found = _discover(self.fn, args, kwargs)
-        if (
-            self._found is None
-            or self._found.key() != found.key()
-            or _ids(found) != _ids(self._found)
-        ):
-            self._found = found
-            signature = self._signature(args, kwargs)
-        variant = self._variants.get(signature) or _Variant(signature)
+        state_key = found.key()
+        objects = [a for a in list(args) + list(kwargs.values()) if _argument_key(a)[0] == "object"]
+        variant = self._variants.get((signature, state_key)) or _Variant(
+            signature, found, state_key, objects
+        )
         variant.attempts += 1
         start = time.perf_counter()
         capture = _Capture(self.fn, args, kwargs, found, self.strict)
         numbers = _python_numbers(found.objects())
         structure = _state_structure(found)
+        random_state = backend.host_random().bit_generator.state
         capture.install()
         _active.trace = capture.trace
+        creation.recording.namespace = recording_namespace
+        given = capture.stand_in_args  # arrays passed as they are: their stand-ins
+        stand_in_kwargs = dict(zip(sorted(kwargs), given[len(args) :]))
         try:
-            result = self.fn(*args, **kwargs)
+            result = self.fn(*given[: len(args)], **stand_in_kwargs)
             returned, value = _returned(result, capture.trace)  # before the real arrays are back
         except ValueError as err:
             if "different backends or devices" not in str(err) or capture.wrote_state():
@@ -143,12 +186,14 @@ class Compiled:
                 ),
             )
         finally:
-            _active.trace = None
+            _active.trace = creation.recording.namespace = None
             writes, in_place = capture.collect_and_restore()
         if result is _UNREACHED:
-            self._store(signature, variant)
+            self._store(variant)
             variant.reason = capture.trace.problem
             self._warn(variant.reason)
+            # the eager run draws the numbers the abandoned capture drew
+            backend.host_random().bit_generator.state = random_state
             return self.fn(*args, **kwargs)
         trace = capture.trace
         changed = [
@@ -169,14 +214,14 @@ class Compiled:
             if self.strict:
                 raise CompileError(f"tg.compile(strict=True): {reason}")
             variant.reason = reason
-            self._store(signature, variant)
+            self._store(variant)
             self._warn(reason)
             return value
         title = f"{_name(self.fn)} variant {len(self._variants) + 1}"
         variant.program = _Program(capture, writes, in_place, returned, title)
         variant.program.description = _describe_signature(args, kwargs, capture.arg_names)
         variant.capture_ms = (time.perf_counter() - start) * 1e3
-        self._store(signature, variant)
+        self._store(variant)
         return value
 
     def _warn(self, reason):
@@ -188,11 +233,11 @@ class Compiled:
                 stacklevel=4,
             )
 
-    def _store(self, signature, variant):
-        self._variants[signature] = variant
+    def _store(self, variant):
+        self._variants[(variant.signature, variant.state_key)] = variant
         self._last = None
         while len(self._variants) > self.max_variants:
-            old, _ = self._variants.popitem(last=False)
+            (old, _), _ = self._variants.popitem(last=False)
             self._seen.pop(old, None)
 
     # ------------------------------------------------------------ looking at it
@@ -252,9 +297,13 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
     ones replay the recorded program. The signature: the arguments' types,
     shapes, dtypes, devices (and memory order on NumPy), whether their ``.grad``
     is set, Python scalar arguments, grad mode, every reachable module's
-    train/eval flag and the optimizers' hyperparameters (except ``lr``, which is
-    read on each call). At most ``max_variants`` signatures are kept (the oldest
-    goes first). Calls from several threads take turns.
+    train/eval flag, the optimizers' hyperparameters (except ``lr``, which is
+    read on each call) and param groups, the reachable tensors' ``requires_grad``,
+    and the Python values a replay has baked in: numbers in the globals, closure
+    cells and defaults the step's code reads, in the attributes of objects it
+    reaches, and the module attributes their methods read (``Dropout.p``). At
+    most ``max_variants`` signatures are kept (the oldest goes first). Calls
+    from several threads take turns.
 
     What cannot be captured (a Python value read from an array: ``.item()``,
     ``if (x > 0).any()``, printing; a Python number of the state changing) makes
@@ -275,13 +324,15 @@ def _argument_key(arg):
                     arg.requires_grad, arg.grad is None)  # fmt: skip
         return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
                 arg.requires_grad, arg.grad is None)  # fmt: skip
-    if arg is None or type(arg) in (bool, int, float, str):
+    if raw_array_argument(arg):
+        if type(arg) is np.ndarray:
+            return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous)
+        return (type(arg), tuple(arg.shape), str(arg.dtype), str(backend.device_of(arg)))
+    if arg is None or type(arg) in (bool, int, str):
         return (type(arg), arg)
+    if type(arg) is float:  # -0.0 == 0.0, but 1 / -0.0 is -inf: the sign too
+        return (float, arg, math.copysign(1.0, arg)) if arg == 0.0 else (float, arg)
     return ("object", id(arg))
-
-
-def _ids(found):
-    return [id(t) for t, _ in found.tensors] + [id(o) for o in found.objects()]
 
 
 def _name(fn) -> str:
@@ -292,8 +343,8 @@ def _describe_signature(args, kwargs, names) -> str:
     parts = []
     values = list(args) + [kwargs[k] for k in sorted(kwargs)]
     for name, value in zip(names, values):
-        if isinstance(value, Tensor):
-            parts.append(f"{name}: {backend.dtype_name(value.dtype)} {value.shape}")
+        if isinstance(value, Tensor) or raw_array_argument(value):
+            parts.append(f"{name}: {backend.dtype_name(value.dtype)} {tuple(value.shape)}")
         elif value is None or type(value) in (bool, int, float, str):
             parts.append(f"{name}={value!r}")
         else:

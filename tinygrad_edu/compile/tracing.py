@@ -286,6 +286,20 @@ _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!="
 _SCALAR_TO_ARRAY = {"+", "-", "*", "/"}
 _SHAPE_ONLY = {"zeros_like", "ones_like", "full_like"}
 _VALUE_READS = {"item", "tolist", "numpy", "tobytes", "__dlpack__", "cpu_item"}
+# Functions and methods that write into an argument instead of returning a new array: the
+# write is kept (an untracked one would be dropped as unused). ``out=`` is seen on its own.
+_WRITES_FIRST_ARGUMENT = {"copyto", "putmask", "put", "place", "fill_diagonal", "put_along_axis"}
+_WRITES_SELF = {"sort", "fill", "put", "itemset", "partition", "resize", "setfield"}
+
+
+def _written(function_name, args, kwargs, method=False):
+    """The argument a call writes into: its ``out=``, or what the function is known to write."""
+    out = kwargs.get("out")
+    if out is not None:
+        return out[0] if isinstance(out, tuple) else out
+    if args and function_name in (_WRITES_SELF if method else _WRITES_FIRST_ARGUMENT):
+        return args[0]
+    return None
 
 
 class _Traced:
@@ -416,8 +430,10 @@ class _Traced:
         def method(*args, **kwargs):
             real_args, real_kwargs = _real_of(args), _real_of(kwargs)
             return _trace().record(
-                "method", name, (self,) + args, kwargs, lambda: attribute(*real_args, **real_kwargs)
-            )
+                "method", name, (self,) + args, kwargs,
+                lambda: attribute(*real_args, **real_kwargs),
+                writes=_written(name, (self,) + args, kwargs, method=True),
+            )  # fmt: skip
 
         return method
 
@@ -441,7 +457,7 @@ class _Traced:
         real_args, real_kwargs = _real_of(args), _real_of(kwargs)
         return _trace().record(
             "call", _Named(func, func.__name__), args, kwargs,
-            lambda: func(*real_args, **real_kwargs),
+            lambda: func(*real_args, **real_kwargs), writes=_written(func.__name__, args, kwargs),
         )  # fmt: skip
 
 
@@ -605,6 +621,7 @@ class _TracingNamespace:
                 return _trace().record(
                     "call", _Named(function, name), args, kwargs,
                     lambda: function(*real_args, **real_kwargs),
+                    writes=_written(name, args, kwargs),
                 )  # fmt: skip
 
             value = recorded
@@ -655,6 +672,22 @@ def _traced_type(array_type):
 
 
 _NAMESPACE_HINT: dict = {}  # array type -> its real namespace (filled by _stand_in)
+
+
+def recording_namespace(xp):
+    """The tracing namespace standing in for ``xp`` (what ``tg.zeros``, ``tg.randn`` and
+    ``tg.tensor`` use while a step is recorded: their arrays are calls of the program)."""
+    if getattr(type(xp), "records_calls", False):
+        return xp
+    namespace = _RECORDING_NAMESPACES.get(id(xp))
+    if namespace is None:
+        sample = xp.zeros(())
+        _NAMESPACE_HINT.setdefault(type(sample), backend.namespace_of(sample))
+        namespace = _RECORDING_NAMESPACES[id(xp)] = _traced_type(type(sample)).namespace
+    return namespace
+
+
+_RECORDING_NAMESPACES: dict = {}  # id(namespace) -> its tracing namespace
 
 
 def _stand_in(value, trace, var_hint=None):

@@ -425,7 +425,7 @@ def binary_cross_entropy(probs: Tensor, target, reduction: str = "mean", *, weig
     _check_reduction(reduction)
     target = _float_target(target, probs, "binary_cross_entropy")
     xp = probs.xp
-    if probs.size and not bool(xp.all((probs.data >= 0) & (probs.data <= 1))):
+    if probs.size and not backends.all_probabilities(xp, probs.data):
         raise ValueError(
             "binary_cross_entropy needs probabilities in [0, 1] "
             "(for logits use binary_cross_entropy_with_logits)"
