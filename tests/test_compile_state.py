@@ -534,3 +534,35 @@ def test_numpy_arrays_given_to_the_step_are_inputs_not_constants():
         warnings.simplefilter("error", tg.CompileWarning)
         run = _same_as_eager(build)
     assert run.variants[0]["inputs"] == "x: float32 (8, 5), y: float32 (8, 2)", run.variants
+
+
+@pytest.mark.parametrize("change", ["replace-parameter", "add-hook", "remove-hook"])
+def test_a_module_changed_after_the_capture_is_captured_again(change):
+    """A parameter object replaced, a forward hook added or removed: the next call sees it."""
+    handles = []
+
+    def build():
+        model, opt = _mlp()
+        if change == "remove-hook":
+            handles.append(model[1].register_forward_hook(lambda m, i, out: out * 0.5))
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            if i == 3 and change == "replace-parameter":  # a new head, given to the optimizer
+                model[2].weight = nn.Parameter(tg.tensor(np.full((7, 2), 0.1, np.float32)))
+                opt.param_groups[0]["params"][2] = model[2].weight
+            elif i == 3 and change == "add-hook":
+                model[1].register_forward_hook(lambda m, i, out: out * 0.5)
+            elif i == 3:
+                handles.pop().remove()
+            return X, Y
+
+        return model, opt, step, arguments
+
+    _same_as_eager(build)

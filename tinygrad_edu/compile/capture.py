@@ -74,7 +74,7 @@ class _Found:
                 parts.append(f"t{number}.data.flags.c_contiguous")
         for number, module in enumerate(self.modules):
             names[f"m{number}"] = module
-            parts.append(f"m{number}.training")
+            parts += [f"m{number}.training", f"m{number}._changes"]  # (a parameter replaced...)
         for number, opt in enumerate(self.optimizers):
             names[f"o{number}"] = opt
             parts.append(f"len(o{number}.param_groups)")

@@ -83,6 +83,10 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "training", True)
+        # Bumped by every change of what the module holds or runs (a parameter, buffer or
+        # submodule registered, replaced or deleted; a forward hook added or removed):
+        # tg.compile reads it to see that a captured step no longer fits.
+        object.__setattr__(self, "_changes", 0)
 
     # ------------------------------------------------------------ registration
     def __setattr__(self, name: str, value) -> None:
@@ -123,6 +127,7 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
+                self.__dict__["_changes"] += 1
                 return
         object.__delattr__(self, name)
 
@@ -136,6 +141,7 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         self.__dict__.pop(name, None)
+        self.__dict__["_changes"] += 1
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, for an absent optional parameter such as a bias)."""
@@ -348,7 +354,8 @@ class Module:
         something other than None replaces the output. Returns a handle whose
         ``remove()`` unregisters the hook.
         """
-        return HookHandle(self._forward_hooks, hook)
+        self.__dict__["_changes"] += 1
+        return _ForwardHookHandle(self, hook)
 
     def __call__(self, *args, **kwargs):
         output = self.forward(*args, **kwargs)
@@ -429,3 +436,16 @@ def _moved(array, xp, device, dtype):
     if dtype is not None and backends.is_floating(target_xp, array.dtype):
         array = target_xp.astype(array, backends.resolve_dtype(target_xp, dtype))
     return array
+
+
+class _ForwardHookHandle(HookHandle):
+    """A forward hook's handle: ``remove()`` also counts as a change of the module."""
+
+    def __init__(self, module, hook):
+        super().__init__(module._forward_hooks, hook)
+        self._module = module
+
+    def remove(self) -> None:
+        if self.id in self._hooks:
+            self._module.__dict__["_changes"] += 1
+        super().remove()
