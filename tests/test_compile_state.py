@@ -566,3 +566,34 @@ def test_a_module_changed_after_the_capture_is_captured_again(change):
         return model, opt, step, arguments
 
     _same_as_eager(build)
+
+
+@pytest.mark.parametrize("rebind", ["float64", "fortran-order", "same-values"])
+def test_a_parameter_array_rebound_between_calls_is_checked_again(rebind):
+    """``p.data`` replaced by another array: its dtype and memory order are checked anew."""
+
+    def build():
+        model, opt = _mlp()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x.astype("float64") if rebind == "float64" else x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            if i == 3:
+                for p in model.parameters():
+                    data = p.data
+                    p.data = {
+                        "float64": lambda: data.astype(np.float64),
+                        "fortran-order": lambda: np.asfortranarray(data),
+                        "same-values": lambda: data.copy(),
+                    }[rebind]()
+            return X, Y
+
+        return model, opt, step, arguments
+
+    run = _same_as_eager(build, steps=7)
+    assert len(run.variants) == (1 if rebind == "same-values" else 2), run.variants

@@ -39,6 +39,8 @@ class _Found:
         self._watched_ids: set = set()
         self._seen: set = set()
         self._key = None
+        self._parts = None
+        self._fits: dict = {}  # id(state key) -> its generated check (the variant keeps the key)
         self._linear_count = 0
         self._other_count = itertools.count(1)
 
@@ -55,6 +57,18 @@ class _Found:
         except (IndexError, KeyError, AttributeError, ValueError):  # param groups replaced, the
             return ("changed", id(self))  # arrays on another backend, a global or cell deleted
 
+    def fits(self, state_key) -> bool:
+        """Whether the state's key is ``state_key`` now: ``key() == state_key``, generated as
+        one chain of comparisons with the values baked in (no tuple is built, and the first
+        difference ends it). This runs on every call of a compiled step."""
+        check = self._fits.get(id(state_key))
+        if check is None:
+            check = self._fits[id(state_key)] = self._fits_function(state_key)
+        try:
+            return check()
+        except (IndexError, KeyError, AttributeError, ValueError):
+            return False
+
     def watch(self, holder, access):
         """Put a Python value the step may read into the key: ``holder`` and how to read
         it, ``"['name']"`` (a global, an attribute in ``vars(obj)``), ``".cell_contents"``
@@ -65,6 +79,56 @@ class _Found:
             self.watched.append((holder, access))
 
     def _key_function(self):
+        names, parts = self._key_parts()  # fixed at the first key(): fits() uses the same
+        source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
+        exec(compile(source, "<tg.compile signature>", "exec"), names)
+        return names["key"]
+
+    def _fits_function(self, state_key):
+        if self._key is None:
+            self._key = self._key_function()
+        names, parts = self._key_parts()
+        if len(parts) != len(state_key):  # a key made when the state could not be read
+            return lambda: False
+        tests, array_tests, helpers = [], {}, []
+
+        def test(number, part, value):
+            if value is True or value is False or value is None:
+                return f"({part}) is {value}"
+            names[f"c{number}"] = value
+            return f"{part} == c{number}"
+
+        for number, (part, value) in enumerate(zip(parts, state_key, strict=True)):
+            tensor, dot, rest = part.partition(".data.")
+            if dot and tensor.startswith("t"):  # shape, dtype, memory order of t<n>.data
+                if tensor not in array_tests:
+                    array_tests[tensor] = []
+                    tests.append(f"({tensor}.data is a_{tensor} or _same_{tensor}())")
+                array_tests[tensor].append(test(number, f"data.{rest}", value))
+            else:
+                tests.append(test(number, part, value))
+        # An array object checked once is not checked again while the tensor holds it (NumPy
+        # updates parameters in place): one identity test instead of shape, dtype and order.
+        for tensor, checks in array_tests.items():
+            names[f"a_{tensor}"] = None
+            helpers += [
+                f"def _same_{tensor}():",
+                f"    data = {tensor}.data",
+                f"    if {' and '.join(checks)}:",
+                f"        _remembered['a_{tensor}'] = data",
+                "        return True",
+                "    return False",
+            ]
+        names["_remembered"] = names
+        source = "\n".join([*helpers, "def fits():", f"    return {' and '.join(tests) or 'True'}"])
+        exec(compile(source + "\n", "<tg.compile signature>", "exec"), names)
+        return names["fits"]
+
+    def _key_parts(self):
+        """(names, expressions): the key's parts as code over the state objects (as the
+        first call found the optimizers' groups)."""
+        if self._parts is not None:
+            return dict(self._parts[0]), list(self._parts[1])
         names, parts = {}, []
         for number, (tensor, _) in enumerate(self.tensors):
             names[f"t{number}"] = tensor
@@ -86,9 +150,8 @@ class _Found:
         for number, (holder, access) in enumerate(self.watched):
             names[f"w{number}"] = holder
             parts.append(f"w{number}{access}")
-        source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
-        exec(compile(source, "<tg.compile signature>", "exec"), names)
-        return names["key"]
+        self._parts = (dict(names), list(parts))
+        return names, parts
 
     def objects(self) -> list:
         return self.modules + self.optimizers + self.schedulers

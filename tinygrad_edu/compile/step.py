@@ -100,7 +100,7 @@ class Compiled:
             if (
                 variant is None
                 or variant.signature != signature
-                or variant.found.key() != variant.state_key
+                or not variant.found.fits(variant.state_key)
             ):
                 variant = self._find(signature)
             if variant is not None and variant.program is not None:
@@ -140,7 +140,7 @@ class Compiled:
     def _find(self, signature):
         """The variant for this signature whose state key is the state's key now, or None."""
         for variant in reversed(self._variants.values()):
-            if variant.signature == signature and variant.found.key() == variant.state_key:
+            if variant.signature == signature and variant.found.fits(variant.state_key):
                 return variant
         return None
 
