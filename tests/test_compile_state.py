@@ -477,7 +477,8 @@ def test_a_float_argument_changing_every_call_keeps_the_bookkeeping_bounded():
 
         return model, opt, step
 
-    run = _eager_and_compiled(build, [(X, Y, 1.0 + i * 1e-6) for i in range(500)], steps=500)
+    with pytest.warns(tg.CompileWarning, match="argument scale changes from call to call"):
+        run = _eager_and_compiled(build, [(X, Y, 1.0 + i * 1e-6) for i in range(500)], steps=500)
     assert len(run._seen) <= 64, f"{len(run._seen)} signatures remembered"
 
 
@@ -597,3 +598,37 @@ def test_a_parameter_array_rebound_between_calls_is_checked_again(rebind):
 
     run = _same_as_eager(build, steps=7)
     assert len(run.variants) == (1 if rebind == "same-values" else 2), run.variants
+
+
+COUNTER = 0  # read by the step of test_a_value_changing_on_every_call_is_named_once
+
+
+@pytest.mark.parametrize("changing", ["argument", "global"])
+def test_a_value_changing_on_every_call_is_named_once(changing, monkeypatch):
+    """Nothing replays because a value changes every call: one warning names it; results stay."""
+    monkeypatch.setitem(globals(), "COUNTER", 0)
+
+    def build():
+        model, opt = _mlp()
+
+        def step(x, y, scale):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y) * scale * (1 + 0 * COUNTER)
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            globals()["COUNTER"] = i if changing == "global" else 0
+            return X, Y, 1.0 + (i / 100 if changing == "argument" else 0)
+
+        return model, opt, step, arguments
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = _same_as_eager(build, steps=40)
+    messages = _compile_warnings(caught)
+    assert len(messages) == 1, messages
+    named = "argument scale" if changing == "argument" else "the global COUNTER"
+    assert f"replayed nothing: {named}" in messages[0], messages[0]
+    assert len(run._variants) <= 8  # captures only now and then, not on every call

@@ -15,6 +15,7 @@ import inspect
 import itertools
 import keyword
 import os
+import re
 import types
 
 import numpy as np
@@ -36,6 +37,7 @@ class _Found:
         self.optimizers: list = []
         self.schedulers: list = []
         self.watched: list = []  # (holder, key): Python values the step may read (see watch)
+        self.watched_labels: list = []  # what each is, for messages: "the global LOSS_WEIGHT"
         self._watched_ids: set = set()
         self._seen: set = set()
         self._key = None
@@ -69,7 +71,7 @@ class _Found:
         except (IndexError, KeyError, AttributeError, ValueError):
             return False
 
-    def watch(self, holder, access):
+    def watch(self, holder, access, label):
         """Put a Python value the step may read into the key: ``holder`` and how to read
         it, ``"['name']"`` (a global, an attribute in ``vars(obj)``), ``".cell_contents"``
         (a closure cell) or ``".__defaults__"``. A replay has the value baked in, so a
@@ -77,6 +79,7 @@ class _Found:
         if (id(holder), access) not in self._watched_ids:
             self._watched_ids.add((id(holder), access))
             self.watched.append((holder, access))
+            self.watched_labels.append(label)
 
     def _key_function(self):
         names, parts = self._key_parts()  # fixed at the first key(): fits() uses the same
@@ -153,6 +156,23 @@ class _Found:
         self._parts = (dict(names), list(parts))
         return names, parts
 
+    def what_changed(self, state_key) -> str | None:
+        """The first part of the state that differs from ``state_key``, in words."""
+        now = self.key()
+        if len(now) != len(state_key):
+            return "the structure of the state"
+        tensors = {f"t{n}": name for n, (_, name) in enumerate(self.tensors)}
+        for position, (old, new) in enumerate(zip(state_key, now, strict=True)):
+            if old != new:
+                part = self._parts[1][position]
+                watched = re.fullmatch(r"w(\d+)\W.*", part)
+                if watched:
+                    label = self.watched_labels[int(watched.group(1))]
+                else:
+                    label = re.sub(r"\bt\d+\b", lambda m: tensors[m.group(0)], part)
+                return f"{label} ({old!r} -> {new!r})"
+        return None
+
     def objects(self) -> list:
         return self.modules + self.optimizers + self.schedulers
 
@@ -209,18 +229,18 @@ def _discover(fn, args, kwargs) -> _Found:
                 except ValueError:  # an empty cell
                     continue
                 if _plain(contents):
-                    found.watch(cell, ".cell_contents")
+                    found.watch(cell, ".cell_contents", f"the closure variable {cell_name}")
                 else:
                     visit(contents, cell_name, depth + 1)
             if obj.__defaults__ and _plain(obj.__defaults__):
-                found.watch(obj, ".__defaults__")
+                found.watch(obj, ".__defaults__", f"the defaults of {obj.__qualname__}")
             elif obj.__defaults__:
                 visit(obj.__defaults__, "default", depth + 1)
             for default in (obj.__kwdefaults__ or {}).values():
                 visit(default, "default", depth + 1)
             for global_name in _global_names(obj.__code__):
                 if global_name in obj.__globals__:
-                    visit_item(obj.__globals__, global_name, depth + 1)
+                    visit_item(obj.__globals__, global_name, depth + 1, "the global {}")
         elif getattr(type(obj), "discover_through", None):  # a tg.compile step: its function
             visit(getattr(obj, type(obj).discover_through), name, depth + 1)
         elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
@@ -228,13 +248,13 @@ def _discover(fn, args, kwargs) -> _Found:
                 visit(type(obj).__call__, name, depth + 1)
             attributes = vars(obj)
             for attribute in list(attributes):
-                visit_item(attributes, attribute, depth + 1)
+                visit_item(attributes, attribute, depth + 1, type(obj).__name__ + ".{}")
 
-    def visit_item(holder, key, depth):
+    def visit_item(holder, key, depth, label):
         """A global or an attribute: a Python value is watched, anything else visited."""
         value = holder[key]
         if _plain(value):
-            found.watch(holder, f"[{key!r}]")
+            found.watch(holder, f"[{key!r}]", label.format(key))
         else:
             visit(value, key, depth)
 
@@ -242,7 +262,7 @@ def _discover(fn, args, kwargs) -> _Found:
         attributes, read = vars(obj), _names_read_by_methods(type(obj))
         for attribute, value in attributes.items():
             if attribute in read and attribute != "training" and _plain(value):
-                found.watch(attributes, f"[{attribute!r}]")  # (training: in every key)
+                found.watch(attributes, f"[{attribute!r}]", f"{type(obj).__name__}.{attribute}")
 
     def visit_module(module, name):
         for _, sub in module.named_modules():

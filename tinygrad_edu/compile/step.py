@@ -26,6 +26,7 @@ from ..function import ProcessMode, thread_mode
 from ..tensor import Tensor
 from .capture import (
     _UNREACHED,
+    _argument_names,
     _Capture,
     _discover,
     _python_numbers,
@@ -45,6 +46,7 @@ from .tracing import (
 
 MAX_VARIANTS = 8
 _SEEN_LIMIT = 64  # signatures whose first (eager) call is remembered
+_CHURN_CALLS = 16  # calls in a row without a replay: warn, and capture only every 16th
 
 
 class _Variant:
@@ -83,6 +85,8 @@ class Compiled:
         self._last = None  # the variant the previous call replayed
         self._seen: OrderedDict = OrderedDict()  # signature -> calls so far (the first is eager)
         self._warned: set = set()
+        self._misses = 0  # calls in a row that replayed nothing
+        self._previous = None  # the signature of the latest such call
         # One call at a time: a capture puts stand-ins into the shared state, and a replay
         # writes its buffers; re-entrant, for a step that calls itself.
         self._lock = threading.RLock()
@@ -104,7 +108,7 @@ class Compiled:
             ):
                 variant = self._find(signature)
             if variant is not None and variant.program is not None:
-                self._last = variant
+                self._last, self._misses = variant, 0
                 call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
                 try:
                     return variant.program.run(call_args)
@@ -116,6 +120,14 @@ class Compiled:
                     return self.fn(*args, **kwargs)
             if variant is not None and variant.reason is not None:
                 return self.fn(*args, **kwargs)
+            self._misses += 1
+            if self._misses >= _CHURN_CALLS:  # nothing replays: something changes on every call
+                if self._misses == _CHURN_CALLS:
+                    self._warn_churn(signature, args, kwargs)
+                if self._misses % _CHURN_CALLS:  # try a capture again only now and then
+                    self._previous = signature
+                    return self.fn(*args, **kwargs)
+            self._previous = signature
             calls = self._seen.pop(signature, 0) + 1
             self._seen[signature] = calls
             while len(self._seen) > _SEEN_LIMIT:  # a signature new on every call: forget old ones
@@ -123,6 +135,27 @@ class Compiled:
             if calls == 1 or not self._traceable(args, kwargs):
                 return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
             return self._capture(signature, args, kwargs)
+
+    def _warn_churn(self, signature, args, kwargs):
+        """One warning: the last calls replayed nothing, and what changed between them."""
+        previous = self._previous
+        if previous is not None and previous != signature:
+            names = ["grad mode", "anomaly detection or a backward tracer"] + [
+                f"argument {name}" for name in _argument_names(self.fn, len(args), sorted(kwargs))
+            ]
+            position = next(i for i, (a, b) in enumerate(zip(previous, signature)) if a != b)
+            what = names[position] if position < len(names) else "the arguments"
+        else:
+            fitting = [v for v in self._variants.values() if v.signature == signature]
+            what = fitting[-1].found.what_changed(fitting[-1].state_key) if fitting else None
+        warnings.warn(
+            f"tg.compile({_name(self.fn)}): the last {_CHURN_CALLS} calls replayed nothing: "
+            f"{what or 'the signature'} changes from call to call, and each new value runs "
+            "eagerly or captures again (pass a changing number as a Tensor argument, or keep "
+            "it out of the step)",
+            CompileWarning,
+            stacklevel=3,
+        )
 
     def _signature(self, args, kwargs):
         """What the call itself decides: grad mode and the arguments (the state's part,
