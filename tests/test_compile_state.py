@@ -586,12 +586,12 @@ def test_a_parameter_array_rebound_between_calls_is_checked_again(rebind):
         def arguments(i):
             if i == 3:
                 for p in model.parameters():
-                    data = p.data
-                    p.data = {
-                        "float64": lambda: data.astype(np.float64),
-                        "fortran-order": lambda: np.asfortranarray(data),
-                        "same-values": lambda: data.copy(),
-                    }[rebind]()
+                    rebound = {
+                        "float64": lambda a: a.astype(np.float64),
+                        "fortran-order": np.asfortranarray,
+                        "same-values": np.copy,
+                    }[rebind]
+                    p.data = rebound(p.data)
             return X, Y
 
         return model, opt, step, arguments
