@@ -10,16 +10,21 @@ real arrays back.
 
 from __future__ import annotations
 
+import dis
 import functools
 import inspect
 import itertools
 import keyword
 import os
 import re
+import sys
+import sysconfig
 import types
 
+import array_api_compat
 import numpy as np
 
+from .. import backend
 from ..function import new_tensor
 from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
@@ -132,7 +137,9 @@ class _Found:
         first call found the optimizers' groups)."""
         if self._parts is not None:
             return dict(self._parts[0]), list(self._parts[1])
-        names, parts = {}, []
+        # the defaults that tg.zeros, tg.tensor... inside the step use
+        names = {"_arrays": backend.arrays, "_default_backend": backend.get_default_backend}
+        parts = ["_arrays._default_float_dtype", "_default_backend()"]
         for number, (tensor, _) in enumerate(self.tensors):
             names[f"t{number}"] = tensor
             parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype",
@@ -152,9 +159,27 @@ class _Found:
                 parts += [f"{group_code}[{k!r}]" for k in group if k not in _READ_AT_REPLAY]
         for number, (holder, access) in enumerate(self.watched):
             names[f"w{number}"] = holder
-            parts.append(f"w{number}{access}")
+            parts.append(access.format(f"w{number}") if "{}" in access else f"w{number}{access}")
         self._parts = (dict(names), list(parts))
         return names, parts
+
+    def forget_changed(self, state_key) -> list:
+        """Stop watching the Python values that differ from ``state_key`` (the step changed
+        them itself: a counter, a list it appends to; a replay will not); their labels."""
+        now = self.key()
+        first = len(now) - len(self.watched)
+        changed = [
+            i - first for i, (a, b) in enumerate(zip(state_key, now)) if i >= first and a != b
+        ]
+        if len(now) != len(state_key) or not changed:
+            return []
+        labels = [self.watched_labels[i] for i in changed]
+        for i in reversed(changed):
+            holder, access = self.watched.pop(i)
+            self.watched_labels.pop(i)
+            self._watched_ids.discard((id(holder), access))
+        self._key, self._parts, self._fits = None, None, {}
+        return labels
 
     def what_changed(self, state_key) -> str | None:
         """The first part of the state that differs from ``state_key``, in words."""
@@ -165,7 +190,7 @@ class _Found:
         for position, (old, new) in enumerate(zip(state_key, now, strict=True)):
             if old != new:
                 part = self._parts[1][position]
-                watched = re.fullmatch(r"w(\d+)\W.*", part)
+                watched = re.search(r"\bw(\d+)\b", part)
                 if watched:
                     label = self.watched_labels[int(watched.group(1))]
                 else:
@@ -200,19 +225,27 @@ def _discover(fn, args, kwargs) -> _Found:
             return
         seen_objects.add(id(obj))
         if isinstance(obj, Module):
-            visit_module(obj, name)
+            visit_module(obj, name, depth)
         elif isinstance(obj, Optimizer):
             found.optimizers.append(obj)  # its parameters: after the modules (which name them)
-            watch_numbers(obj)
+            visit_state_object(obj, depth, _OPTIMIZER_TABLES)
         elif isinstance(obj, LRScheduler):
             found.schedulers.append(obj)
             visit(obj.optimizer, "optimizer", depth + 1)
+        elif isinstance(obj, list) and obj and _plain(tuple(obj)):
+            found.watch(obj, "tuple({})", f"the list {name}")  # its values and its length
         elif isinstance(obj, (list, tuple, set, frozenset)):
             for position, item in enumerate(obj):
-                visit(item, f"{name}{position}", depth + 1)
+                if isinstance(obj, list) and _plain(item):
+                    found.watch(obj, f"[{position}]", f"{name}[{position}]")
+                else:
+                    visit(item, f"{name}{position}", depth + 1)
         elif isinstance(obj, dict):
-            for key, item in obj.items():
-                visit(item, str(key), depth + 1)
+            for key in list(obj):
+                if _plain(key) and not isinstance(key, complex):  # a key its repr rebuilds
+                    visit_item(obj, key, depth + 1, f"{name}[{{!r}}]")
+                else:
+                    visit(obj[key], str(key), depth + 1)
         elif isinstance(obj, functools.partial):
             visit(obj.func, name, depth + 1)
             visit(obj.args, name, depth + 1)
@@ -221,7 +254,7 @@ def _discover(fn, args, kwargs) -> _Found:
             visit(obj.__self__, "self", depth + 1)
             visit(obj.__func__, name, depth + 1)
         elif isinstance(obj, types.FunctionType):
-            if depth and os.path.abspath(obj.__code__.co_filename).startswith(_PACKAGE_DIR):
+            if depth and not _user_file(obj.__code__.co_filename):
                 return  # the library's own functions (loss functions...) reach no user state
             for cell_name, cell in zip(obj.__code__.co_freevars, obj.__closure__ or ()):
                 try:
@@ -243,34 +276,73 @@ def _discover(fn, args, kwargs) -> _Found:
                     visit_item(obj.__globals__, global_name, depth + 1, "the global {}")
         elif getattr(type(obj), "discover_through", None):  # a tg.compile step: its function
             visit(getattr(obj, type(obj).discover_through), name, depth + 1)
-        elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)):
+        elif isinstance(obj, types.ModuleType):  # a module of the user's (a config file)
+            file = getattr(obj, "__file__", None)  # (none: made at run time, or built in)
+            if _user_file(file) if file else obj.__name__ not in sys.builtin_module_names:
+                attributes = vars(obj)
+                for attribute in [a for a in attributes if not a.startswith("__")]:
+                    visit_item(attributes, attribute, depth + 1, obj.__name__ + ".{}")
+        elif isinstance(obj, type):  # a class of the user's used as a namespace: Hyper.lr
+            if _user_class(obj):
+                watch_class_numbers(obj, f"{obj.__name__}.{{}}")
+        elif _user_class(type(obj)):  # an object of the user's: its attributes and class
             if callable(obj):  # a callable object: what its __call__ reads
                 visit(type(obj).__call__, name, depth + 1)
-            attributes = vars(obj)
+            for klass in type(obj).__mro__:
+                watch_class_numbers(klass, f"{type(obj).__name__}.{{}}")
+                for slot in _slot_names(klass):
+                    if hasattr(obj, slot):
+                        value = getattr(obj, slot)
+                        if _plain(value):
+                            found.watch(obj, f".{slot}", f"{type(obj).__name__}.{slot}")
+                        else:
+                            visit(value, slot, depth + 1)
+            attributes = getattr(obj, "__dict__", {})
             for attribute in list(attributes):
                 visit_item(attributes, attribute, depth + 1, type(obj).__name__ + ".{}")
 
     def visit_item(holder, key, depth, label):
-        """A global or an attribute: a Python value is watched, anything else visited."""
+        """A global, an attribute or a dict entry: a Python value is watched, anything else
+        visited."""
         value = holder[key]
         if _plain(value):
             found.watch(holder, f"[{key!r}]", label.format(key))
         else:
-            visit(value, key, depth)
+            visit(value, key if isinstance(key, str) else str(key), depth)
 
-    def watch_numbers(obj):
+    def watch_class_numbers(klass, label):
+        if _user_class(klass):
+            attributes = vars(klass)
+            for attribute, value in attributes.items():
+                if not attribute.startswith("__") and _plain(value):
+                    found.watch(attributes, f"[{attribute!r}]", label.format(attribute))
+
+    def visit_state_object(obj, depth, tables):
+        """A module or optimizer: the attributes its methods read (all, for a class of the
+        user's), its class's numbers, and what its methods of the user's name."""
+        user = _user_class(type(obj))
         attributes, read = vars(obj), _names_read_by_methods(type(obj))
-        for attribute, value in attributes.items():
-            if attribute in read and attribute != "training" and _plain(value):
+        for attribute, value in list(attributes.items()):
+            if attribute in tables or attribute == "training" or not (user or attribute in read):
+                continue  # (training: in every key; the tables: keyed or replayed apart)
+            if _plain(value):
                 found.watch(attributes, f"[{attribute!r}]", f"{type(obj).__name__}.{attribute}")
+            elif isinstance(value, (dict, list, tuple)) or _user_class(type(value)):
+                visit(value, attribute, depth + 1)  # a config dict, a list of numbers
+        for klass in type(obj).__mro__:
+            watch_class_numbers(klass, f"{type(obj).__name__}.{{}}")
+            if _user_class(klass):  # its methods' globals and closures (a helper, a constant)
+                for function in vars(klass).values():
+                    if isinstance(function, types.FunctionType):
+                        visit(function, function.__name__, depth + 1)
 
-    def visit_module(module, name):
+    def visit_module(module, name, depth):
         for _, sub in module.named_modules():
             if id(sub) in {id(m) for m in found.modules}:
                 continue
             found.modules.append(sub)
             seen_objects.add(id(sub))
-            watch_numbers(sub)  # Dropout.p, LeakyReLU.negative_slope, BatchNorm's eps...
+            visit_state_object(sub, depth, _MODULE_TABLES)  # Dropout.p, BatchNorm's eps...
             kind = type(sub).__name__
             if kind in _LAYER_NAMES:
                 found._linear_count += 1
@@ -312,7 +384,7 @@ def _names_read_by_methods(cls) -> frozenset:
             continue
         for attribute, function in vars(klass).items():
             if attribute not in _NOT_STEP_METHODS and isinstance(function, types.FunctionType):
-                names.update(_global_names(function.__code__))
+                names |= _attribute_names(function.__code__)
     return frozenset(names)
 
 
@@ -327,11 +399,52 @@ def _plain(value) -> bool:
 
 
 def _global_names(code) -> list:
-    names = list(code.co_names)
+    """The global names ``code`` (and the functions defined in it) loads: not attribute
+    names (``opt.step`` does not read a global ``step``)."""
+    names = [
+        instruction.argval
+        for instruction in dis.get_instructions(code)
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+    ]
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names += _global_names(const)
     return names
+
+
+def _attribute_names(code) -> set:
+    """Every name ``code`` uses (attributes too), nested functions included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _attribute_names(const)
+    return names
+
+
+_MODULE_TABLES = {"_parameters", "_buffers", "_modules", "_forward_hooks", "_changes"}
+_OPTIMIZER_TABLES = {"state", "param_groups", "defaults", "_scalars"}
+_LIBRARY_ROOTS = tuple(
+    {os.path.abspath(p) for k, p in sysconfig.get_paths().items() if k in ("stdlib", "purelib",
+     "platlib", "platstdlib")} | {_PACKAGE_DIR}
+)  # fmt: skip
+
+
+@functools.cache
+def _user_file(filename: str) -> bool:
+    """Whether code in ``filename`` is the user's: not tinygrad_edu, the standard library
+    or an installed package."""
+    path = os.path.abspath(filename) if filename and not filename.startswith("<") else filename
+    return bool(path) and not path.startswith(_LIBRARY_ROOTS)
+
+
+def _user_class(cls) -> bool:
+    module = sys.modules.get(getattr(cls, "__module__", None) or "")
+    return module is not None and _user_file(getattr(module, "__file__", None) or "<>")
+
+
+def _slot_names(cls) -> list:
+    slots = vars(cls).get("__slots__", ())
+    return [slots] if isinstance(slots, str) else [s for s in slots if s != "__weakref__"]
 
 
 def _identifier(name: str) -> str:
@@ -536,10 +649,13 @@ class _Capture:
 
 
 def raw_array_argument(arg) -> bool:
-    """An array (not a Tensor) passed to the step: NumPy's, or any Array-API array."""
-    return type(arg) is np.ndarray or (
-        hasattr(type(arg), "__array_namespace__") and not isinstance(arg, (Tensor, _Traced))
-    )
+    """An array (not a Tensor) passed to the step: NumPy's, or any array a backend knows
+    (a torch.Tensor, a JAX or CuPy array, an Array-API array)."""
+    if type(arg) is np.ndarray:
+        return True
+    if arg is None or type(arg) in (bool, int, float, str) or isinstance(arg, (Tensor, _Traced)):
+        return False
+    return array_api_compat.is_array_api_obj(arg) and not isinstance(arg, np.generic)
 
 
 def _argument_names(fn, count, keyword_names) -> list:

@@ -36,6 +36,7 @@ from .tracing import (
     _flat_refs,
     _GuardFailed,
     _Held,
+    _is_raw_array,
     _Named,
     _Ref,
     _refs,
@@ -447,7 +448,10 @@ class _Program(_Accelerated):
             value = self.folded[vid]
             if name is None:
                 name = self._constant_names[vid] = f"_k{len(self._constant_names)}"
-                self._globals[name] = value
+                # the program's own copy: the capture handed the array itself to the step
+                # (which may have returned it, or written it into state, for writes later)
+                copy = _is_raw_array(value) and not isinstance(value, np.generic)
+                self._globals[name] = _fresh(value) if copy else value
                 if getattr(value, "ndim", 1) != 0:
                     description = f"{backend.dtype_name(value.dtype)} {tuple(value.shape)}"
                     self._shown_constants.append(f"{name[1:]} = {description}")
@@ -643,7 +647,8 @@ class _Program(_Accelerated):
         kind = returned[0]
         if kind in ("tensor", "array"):
             value = self._value(returned[1])[0]
-            if value in self._graph_outputs:
+            constant = self.alias.get(returned[1], returned[1]) in self.folded
+            if value in self._graph_outputs or constant:  # a copy: the caller may write into it
                 value = f"_fresh({value})"
             return f"_wrap({value})" if kind == "tensor" else value
         if kind == "number":

@@ -46,6 +46,11 @@ from .tracing import (
 
 MAX_VARIANTS = 8
 _SEEN_LIMIT = 64  # signatures whose first (eager) call is remembered
+# One compiled call at a time, over all compiled steps: a capture puts stand-ins into state
+# that other steps may share (a train and an eval step of one model), and a replay writes its
+# buffers. One lock, so that two steps calling each other from two threads cannot deadlock;
+# re-entrant, for a step that calls itself or another.
+_ONE_AT_A_TIME = threading.RLock()
 _CHURN_CALLS = 16  # calls in a row without a replay: warn, and capture only every 16th
 
 
@@ -87,9 +92,6 @@ class Compiled:
         self._warned: set = set()
         self._misses = 0  # calls in a row that replayed nothing
         self._previous = None  # the signature of the latest such call
-        # One call at a time: a capture puts stand-ins into the shared state, and a replay
-        # writes its buffers; re-entrant, for a step that calls itself.
-        self._lock = threading.RLock()
         functools.update_wrapper(self, fn, updated=())
 
     def __get__(self, instance, owner=None):
@@ -99,7 +101,7 @@ class Compiled:
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
         signature = self._signature(args, kwargs)
-        with self._lock:
+        with _ONE_AT_A_TIME:
             variant = self._last  # most calls repeat the previous one: compare, do not search
             if (
                 variant is None
@@ -250,6 +252,14 @@ class Compiled:
             self._store(variant)
             self._warn(reason)
             return value
+        changed_by_step = found.forget_changed(state_key)
+        if changed_by_step:  # the key is what the next call will see
+            self._warn(
+                f"the step changes {', '.join(changed_by_step)} (a Python value) and a replay "
+                "will not (it runs no Python code of the step)",
+                eager=False,
+            )
+        variant.state_key = found.key()
         title = f"{_name(self.fn)} variant {len(self._variants) + 1}"
         variant.program = _Program(capture, writes, in_place, returned, title)
         variant.program.description = _describe_signature(args, kwargs, capture.arg_names)
@@ -257,11 +267,12 @@ class Compiled:
         self._store(variant)
         return value
 
-    def _warn(self, reason):
+    def _warn(self, reason, eager=True):
         if reason not in self._warned:
             self._warned.add(reason)
             warnings.warn(
-                f"tg.compile({_name(self.fn)}): {reason}; this signature runs eagerly",
+                f"tg.compile({_name(self.fn)}): {reason}"
+                + ("; this signature runs eagerly" if eager else ""),
                 CompileWarning,
                 stacklevel=4,
             )
@@ -357,14 +368,14 @@ def _argument_key(arg):
                     arg.requires_grad, arg.grad is None)  # fmt: skip
         return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
                 arg.requires_grad, arg.grad is None)  # fmt: skip
-    if raw_array_argument(arg):
-        if type(arg) is np.ndarray:
-            return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous)
-        return (type(arg), tuple(arg.shape), str(arg.dtype), str(backend.device_of(arg)))
+    if type(arg) is np.ndarray:
+        return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous)
     if arg is None or type(arg) in (bool, int, str):
         return (type(arg), arg)
     if type(arg) is float:  # -0.0 == 0.0, but 1 / -0.0 is -inf: the sign too
         return (float, arg, math.copysign(1.0, arg)) if arg == 0.0 else (float, arg)
+    if raw_array_argument(arg):  # a torch.Tensor, a JAX array...
+        return (type(arg), tuple(arg.shape), str(arg.dtype), str(backend.device_of(arg)))
     return ("object", id(arg))
 
 
