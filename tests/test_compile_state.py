@@ -7,9 +7,12 @@ optimizer's parameter groups, ...) and requires the compiled run to give
 bitwise the losses, parameters, gradients and optimizer state of the eager run.
 """
 
+import dataclasses
 import re
 import sys
 import threading
+import time
+import types
 import warnings
 
 import numpy as np
@@ -336,9 +339,13 @@ def test_a_step_drawing_with_randn_keeps_the_random_stream_and_runs_once_per_cal
 
         return model, opt, step
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", tg.CompileWarning)  # tg.randn is recorded: no fallback
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         _eager_and_compiled(build, [(X, Y)], steps=5)
+    # tg.randn is recorded (no fallback); the one warning says the replay skips the append
+    assert [
+        m for m in _compile_warnings(caught) if "the step changes the list calls" not in m
+    ] == []
     # Compiled, the body runs for the eager first call and the capture; replays run no Python
     # code of the step (as with jax.jit). Never twice for one call.
     assert [len(calls) for calls in counters] == [5, 2], "calls of the step body: eager, compiled"
@@ -632,3 +639,338 @@ def test_a_value_changing_on_every_call_is_named_once(changing, monkeypatch):
     named = "argument scale" if changing == "argument" else "the global COUNTER"
     assert f"replayed nothing: {named}" in messages[0], messages[0]
     assert len(run._variants) <= 8  # captures only now and then, not on every call
+
+
+# ------------------------------------------------------------ a second review
+class _Scaled(nn.Module):
+    scale = 1.0  # a class attribute: self.scale resolves to the class
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+def _plain_step(model, opt):
+    """A training step defined in this module (its globals are this module's)."""
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def test_a_class_attribute_read_through_self_is_seen(monkeypatch):
+    """``Scaled.scale`` changed on the class between calls is what ``self.scale`` gives forward."""
+    monkeypatch.setattr(_Scaled, "scale", 1.0)
+
+    def build():
+        model = _Scaled()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def arguments(i):
+            _Scaled.scale = float(i + 1)
+            return X, Y
+
+        return model, opt, training_step(model, opt, F.mse_loss), arguments
+
+    _same_as_eager(build)
+
+
+CFG = {"w": 1.0}  # read by the steps of test_a_number_in_a_container_is_read_on_every_call
+WS = [1.0]
+GL = [1.0, 2.0]
+
+
+class _MultipliedSGD(optim.SGD):
+    """SGD whose step is multiplied by ``self.cfg["mult"]``: a user's optimizer subclass."""
+
+    def __init__(self, params, **hyper):
+        super().__init__(params, **hyper)
+        self.cfg = {"mult": 1.0}
+
+    def delta(self, param, grad, state, group):
+        return super().delta(param, grad, state, group) * self.cfg["mult"]
+
+
+@pytest.mark.parametrize("entry", ['CFG["w"]', "WS[0]", "tg.tensor(GL)", 'opt.cfg["mult"]'])
+def test_a_number_in_a_container_is_read_on_every_call(entry, monkeypatch):
+    """A number in a global dict or list, or in a custom optimizer's dict, changed: it is used."""
+    monkeypatch.setattr(sys.modules[__name__], "CFG", {"w": 1.0})
+    monkeypatch.setattr(sys.modules[__name__], "WS", [1.0])
+    monkeypatch.setattr(sys.modules[__name__], "GL", [1.0, 2.0])
+
+    def build():
+        model, opt = _mlp(_MultipliedSGD if entry == 'opt.cfg["mult"]' else optim.SGD)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            if entry == 'CFG["w"]':
+                loss = loss * CFG["w"]
+            elif entry == "WS[0]":
+                loss = loss * WS[0]
+            elif entry == "tg.tensor(GL)":
+                loss = (loss * tg.tensor([v for v in GL])).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            value = float(i + 1)
+            {
+                'CFG["w"]': lambda: CFG.__setitem__("w", value),
+                "WS[0]": lambda: WS.__setitem__(0, value),
+                "tg.tensor(GL)": lambda: GL.__setitem__(0, value),
+                'opt.cfg["mult"]': lambda: opt.cfg.__setitem__("mult", value / 2),
+            }[entry]()
+            return X, Y
+
+        return model, opt, step, arguments
+
+    _same_as_eager(build)
+
+
+_config = types.ModuleType("config")
+_config.w = 1.0
+
+
+class _Hyper:
+    w = 1.0
+
+
+@dataclasses.dataclass(slots=True)
+class _Slotted:
+    w: float = 1.0
+
+
+@pytest.mark.parametrize(
+    "holder", [_config, _Hyper, _Slotted()], ids=["module", "class-namespace", "slots-dataclass"]
+)
+def test_a_namespace_attribute_is_read_on_every_call(holder):
+    """``config.w`` of a module, a class used as a namespace or a slots dataclass: seen changed."""
+
+    def build():
+        model, opt = _mlp()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y) * holder.w
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            holder.w = float(i + 1)
+            return X, Y
+
+        return model, opt, step, arguments
+
+    _same_as_eager(build)
+
+
+def _gained(module, z):
+    return z * module.gain
+
+
+class _Gained(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(5, 2)
+        self.gain = 1.0
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+def test_a_module_attribute_read_by_a_helper_function_is_seen():
+    """``model.gain`` read by a plain function the step calls (not a method) is seen changed."""
+
+    def build():
+        model = _Gained()
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(_gained(model, model(x)), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        def arguments(i):
+            model.gain = float(i + 1)
+            return X, Y
+
+        return model, opt, step, arguments
+
+    _same_as_eager(build)
+
+
+@pytest.mark.parametrize("default", ["dtype", "backend"])
+def test_a_changed_default_dtype_or_backend_is_seen(default):
+    """After tg.set_default_dtype/backend, tensors made in the step follow it, as in eager."""
+    if default == "backend":
+        pytest.importorskip("array_api_strict")
+
+    def run(compiled):
+        tg.manual_seed(0)
+        model, opt = _mlp()
+
+        def step(x, y):
+            c = tg.ones(()) if default == "dtype" else 1.0  # array_api_strict cannot meet NumPy
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y) * c
+            loss.backward()
+            opt.step()
+            return loss, tg.zeros(3)
+
+        f = tg.compile(step) if compiled else step
+        out = []
+        for i in range(5):
+            if i == 3 and default == "dtype":
+                tg.set_default_dtype("float64")
+            elif i == 3:
+                tg.set_default_backend("array_api_strict")
+            loss, z = f(X, Y)
+            kind = type(z.data).__module__.split(".")[0]
+            out.append((loss.numpy().tolist(), str(loss.dtype), str(z.dtype), kind))
+        return out
+
+    dtype, backend = tg.get_default_dtype(), tg.get_default_backend()
+    try:
+        eager = run(False)
+        tg.set_default_dtype(dtype)
+        tg.set_default_backend(backend)
+        compiled = run(True)
+    finally:
+        tg.set_default_dtype(dtype)
+        tg.set_default_backend(backend)
+    assert compiled == eager
+
+
+def test_tensors_made_in_the_step_and_returned_are_fresh_on_every_call():
+    """The caller writes into the returned tg.zeros / tg.tensor: the next call returns new ones."""
+    model, opt = _mlp()
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss, tg.zeros(2), tg.tensor([1.0, 2.0])
+
+    run = tg.compile(step)
+    for i in range(5):
+        _, zeros, ones_twos = run(X, Y)
+        assert zeros.numpy().tolist() == [0.0, 0.0], f"call {i}"
+        assert ones_twos.numpy().tolist() == [1.0, 2.0], f"call {i}"
+        zeros.data[0] = 7.0  # the caller reuses the returned arrays
+        ones_twos.data[1] = 7.0
+    assert all("eager" not in v for v in run.variants), run.variants
+
+
+def test_two_compiled_steps_calling_each_other_from_two_threads_do_not_deadlock():
+    """Thread 1 calls step a (which calls b), thread 2 step b (which calls a): both finish."""
+    x = tg.tensor(np.ones((4, 3), np.float32))
+
+    def a(x, depth):
+        time.sleep(0.05)  # Python work in the eager first call or the capture: a wide window
+        return fb(x, depth - 1) if depth else (x * 2).sum()
+
+    def b(x, depth):
+        time.sleep(0.05)
+        return fa(x, depth - 1) if depth else (x * 3).sum()
+
+    fa, fb = tg.compile(a), tg.compile(b)
+    results = {fa: [], fb: []}
+
+    def worker(f):
+        results[f].extend(float(f(x, 1).numpy()) for _ in range(3))
+
+    threads = [threading.Thread(target=worker, args=(f,), daemon=True) for f in (fa, fb)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 1.5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(thread.is_alive() for thread in threads), "the threads are still blocked"
+    assert results == {fa: [36.0] * 3, fb: [24.0] * 3}, results
+
+
+def test_torch_tensors_given_to_the_step_are_inputs():
+    """A loader's torch.Tensor batches given as they are: captured once, replayed as in eager."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 5)), rng.standard_normal((8, 2))
+
+    def build():
+        model = nn.Linear(5, 2, backend="torch", dtype="float64")
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        target = tg.tensor(y, backend="torch")
+        batches = [torch.tensor(x + i) for i in range(6)]  # kept, as a list of batches is
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(tg.tensor(x)), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, step, lambda i: (batches[i], target)
+
+    run = _same_as_eager(build)
+    assert any("eager" not in v for v in run.variants), run.variants
+
+
+def test_a_script_global_named_like_an_attribute_causes_no_captures(monkeypatch):
+    """A loop variable ``step`` changing every call while the step calls opt.step(): it replays."""
+    monkeypatch.setitem(globals(), "step", 0)
+    model, opt = _mlp()
+    run = tg.compile(_plain_step(model, opt))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(20):  # a script's `for step in range(20)`: the global step changes
+            globals()["step"] = i
+            run(X, Y)
+    assert not _compile_warnings(caught), _compile_warnings(caught)
+    assert len(run.variants) == 1 and "eager" not in run.variants[0], run.variants
+
+
+class _Meter:
+    def __init__(self):
+        self.n = 0
+
+
+@pytest.mark.parametrize("change", ["list-append", "attribute-counter"])
+def test_a_step_changing_a_python_value_replays_and_warns_once(change):
+    """A step that appends to a list or bumps meter.n: it replays, and one warning says so."""
+
+    def build():
+        model, opt = _mlp()
+        log, meter = [], _Meter()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            if change == "list-append":
+                log.append(1)
+            else:
+                meter.n += 1
+            return loss
+
+        return model, opt, step, lambda i: (X, Y)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = _same_as_eager(build, steps=20)
+    messages = _compile_warnings(caught)
+    assert len(messages) == 1 and "the step changes" in messages[0], messages
+    assert len(run.variants) == 1 and "eager" not in run.variants[0], run.variants
