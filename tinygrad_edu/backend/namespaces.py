@@ -196,7 +196,11 @@ def is_mutable_type(array_type) -> bool:
 
 
 # ------------------------------------------------------------- the default backend
-_state = threading.local()  # per thread: the ``default_backend`` override
+class _State(threading.local):
+    override = None  # per thread: the ``default_backend`` override (None: no override)
+
+
+_state = _State()
 _default_backend_name = "numpy"
 
 
@@ -207,14 +211,14 @@ def set_default_backend(backend) -> None:
 
 
 def get_default_backend() -> str:
-    return getattr(_state, "override", None) or _default_backend_name
+    return _state.override or _default_backend_name
 
 
 @contextlib.contextmanager
 def default_backend(backend):
     """``with tg.default_backend("array_api_strict"):`` creation on that backend (this thread)."""
     name = backend_name(get_namespace(backend))
-    previous = getattr(_state, "override", None)
+    previous = _state.override
     _state.override = name
     try:
         yield

@@ -68,13 +68,17 @@ class _Found:
         """Whether the state's key is ``state_key`` now: ``key() == state_key``, generated as
         one chain of comparisons with the values baked in (no tuple is built, and the first
         difference ends it). This runs on every call of a compiled step."""
+        try:
+            return self.check_function(state_key)()
+        except (IndexError, KeyError, AttributeError, ValueError):
+            return False
+
+    def check_function(self, state_key):
+        """The generated ``fits`` test itself (it may raise where the state is gone)."""
         check = self._fits.get(id(state_key))
         if check is None:
             check = self._fits[id(state_key)] = self._fits_function(state_key)
-        try:
-            return check()
-        except (IndexError, KeyError, AttributeError, ValueError):
-            return False
+        return check
 
     def watch(self, holder, access, label):
         """Put a Python value the step may read into the key: ``holder`` and how to read
@@ -138,8 +142,9 @@ class _Found:
         if self._parts is not None:
             return dict(self._parts[0]), list(self._parts[1])
         # the defaults that tg.zeros, tg.tensor... inside the step use
-        names = {"_arrays": backend.arrays, "_default_backend": backend.get_default_backend}
-        parts = ["_arrays._default_float_dtype", "_default_backend()"]
+        names = {"_arrays": backend.arrays, "_backends": backend.namespaces}
+        parts = ["_arrays._default_float_dtype",
+                 "(_backends._state.override or _backends._default_backend_name)"]  # fmt: skip
         for number, (tensor, _) in enumerate(self.tensors):
             names[f"t{number}"] = tensor
             parts += [f"t{number}.grad is None", f"t{number}.data.shape", f"t{number}.data.dtype",

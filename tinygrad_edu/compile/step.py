@@ -11,6 +11,7 @@ or raises with ``strict=True``.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import math
 import threading
@@ -64,10 +65,10 @@ class _Variant:
     """
 
     __slots__ = ("program", "reason", "capture_ms", "signature", "attempts", "found",
-                 "state_key", "objects")  # fmt: skip
+                 "state_key", "objects", "matches")  # fmt: skip
 
     def __init__(self, signature, found, state_key, objects):
-        self.program = self.reason = self.capture_ms = None
+        self.program = self.reason = self.capture_ms = self.matches = None
         self.signature, self.found, self.state_key = signature, found, state_key
         self.objects = objects
         self.attempts = 0
@@ -100,17 +101,24 @@ class Compiled:
 
     # ------------------------------------------------------------ calling
     def __call__(self, *args, **kwargs):
-        signature = self._signature(args, kwargs)
         with _ONE_AT_A_TIME:
-            variant = self._last  # most calls repeat the previous one: compare, do not search
-            if (
-                variant is None
-                or variant.signature != signature
-                or not variant.found.fits(variant.state_key)
-            ):
-                variant = self._find(signature)
+            variant = self._last  # most calls repeat the previous one: one generated test
+            if variant is not None and variant.matches(args, kwargs):
+                self._misses = 0
+                try:
+                    return variant.program.run(args)
+                except _GuardFailed:
+                    return self.fn(*args, **kwargs)  # eager: raises the check's own message
+                except _StaleState:
+                    self._variants.pop((variant.signature, variant.state_key), None)
+                    self._last = None
+                    return self.fn(*args, **kwargs)
+            signature = self._signature(args, kwargs)
+            variant = self._find(signature)
             if variant is not None and variant.program is not None:
-                self._last, self._misses = variant, 0
+                if variant.matches is not None:  # (a call with keywords takes this way)
+                    self._last = variant
+                self._misses = 0
                 call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
                 try:
                     return variant.program.run(call_args)
@@ -263,6 +271,7 @@ class Compiled:
         title = f"{_name(self.fn)} variant {len(self._variants) + 1}"
         variant.program = _Program(capture, writes, in_place, returned, title)
         variant.program.description = _describe_signature(args, kwargs, capture.arg_names)
+        variant.matches = _matcher(variant, args, kwargs)
         variant.capture_ms = (time.perf_counter() - start) * 1e3
         self._store(variant)
         return value
@@ -377,6 +386,57 @@ def _argument_key(arg):
     if raw_array_argument(arg):  # a torch.Tensor, a JAX array...
         return (type(arg), tuple(arg.shape), str(arg.dtype), str(backend.device_of(arg)))
     return ("object", id(arg))
+
+
+def _matcher(variant, args, kwargs):
+    """``matches(args, kwargs)``: whether a call has this variant's signature and state, as
+    one generated test (no key tuples built: the fast way of ``__call__``); None where the
+    signature holds something it does not write out (keywords, a -0.0, another backend)."""
+    signature = variant.signature
+    if kwargs:
+        return None
+    names = {"_mode": thread_mode, "_Process": ProcessMode, "_Tensor": Tensor,
+             "_ndarray": np.ndarray, "_check": variant.found.check_function(variant.state_key),
+             "_Gone": (IndexError, KeyError, AttributeError, ValueError)}  # fmt: skip
+    tests = [
+        f"len(args) == {len(args)}",
+        f"_mode.grad_enabled is {signature[0]}",
+        f"(_mode.tracer is None and _Process.anomaly is None) is {signature[1]}",
+    ]
+    objects = iter(variant.objects)
+    for number, key in enumerate(signature[2:]):
+        a, c = f"args[{number}]", f"c{number}"
+        if key[0] is np.ndarray and len(key) == 6:  # a Tensor on NumPy
+            names[c] = key[1:4]
+            tests.append(
+                f"isinstance({a}, _Tensor) and type({a}.data) is _ndarray and "
+                f"({a}.data.shape, {a}.data.dtype, {a}.data.flags.c_contiguous) == {c} and "
+                f"{a}.requires_grad is {key[4]} and ({a}.grad is None) is {key[5]}"
+            )
+        elif key[0] is np.ndarray:  # a NumPy array given as it is
+            names[c] = key[1:]
+            tests.append(
+                f"type({a}) is _ndarray and ({a}.shape, {a}.dtype, {a}.flags.c_contiguous) == {c}"
+            )
+        elif key[0] in (type(None), bool, int, str) or (key[0] is float and len(key) == 2):
+            names[c], names[f"t{number}"] = key[1], key[0]
+            tests.append(f"type({a}) is t{number} and {a} == {c}")
+        elif key[0] == "object":
+            names[c] = next(objects)
+            tests.append(f"{a} is {c}")
+        else:
+            return None
+    source = "\n".join([
+        "def matches(args, kwargs):",
+        f"    if kwargs or not ({' and '.join(tests)}):",
+        "        return False",
+        "    try:",
+        "        return _check()",
+        "    except _Gone:",
+        "        return False",
+    ])  # fmt: skip
+    exec(builtins.compile(source + "\n", "<tg.compile signature>", "exec"), names)
+    return names["matches"]
 
 
 def _name(fn) -> str:
