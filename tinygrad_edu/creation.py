@@ -18,6 +18,8 @@ recording = threading.local()
 
 
 def _namespace(choice):
+    """The namespace of a backend choice (a name, a namespace or None), or while a step is
+    recorded its recording stand-in."""
     xp = backends.get_namespace(choice)
     wrap = getattr(recording, "namespace", None)
     return xp if wrap is None else wrap(xp)
@@ -26,9 +28,9 @@ def _namespace(choice):
 def tensor(data, dtype=None, backend=None, device=None, requires_grad=False) -> Tensor:
     """Wrap Python data or an array of any backend (see ``Tensor``)."""
     made = Tensor(data, dtype=dtype, backend=backend, device=device, requires_grad=requires_grad)
-    wrap = getattr(recording, "namespace", None)
-    if wrap is not None and wrap(made.xp) is not made.xp:  # tg.compile records it: a constant
-        made.data = wrap(made.xp).asarray(made.data)  # (an input's stand-in is recorded already)
+    recorded = _namespace(made.xp)
+    if recorded is not made.xp:  # tg.compile records it: a constant of the program (the
+        made.data = recorded.asarray(made.data)  # stand-in of an input is recorded already)
     return made
 
 

@@ -30,7 +30,7 @@ import array_api_compat
 import numpy as np
 
 from .arrays import device_of
-from .kernels import getitem, index_add
+from .kernels import getitem, index_add, integer_range
 from .namespaces import backend_name, is_mutable
 
 
@@ -100,7 +100,8 @@ def all_within(xp, array, low: int, high: int) -> bool:
     indices; under ``tg.compile``: a guard of the replay)."""
     if getattr(type(xp), "records_calls", False):
         return xp.record_check(all_within, array, low, high)
-    return int(xp.min(array)) >= low and int(xp.max(array)) < high
+    smallest, largest = integer_range(xp, array)
+    return smallest >= low and largest < high
 
 
 def all_probabilities(xp, array) -> bool:

@@ -91,14 +91,12 @@ class _Found:
             self.watched_labels.append(label)
 
     def _key_function(self):
-        names, parts = self._key_parts()  # fixed at the first key(): fits() uses the same
+        names, parts = self._key_parts()  # fixed at the first call: fits() uses the same
         source = f"def key():\n    return ({', '.join(parts)}{',' if parts else ''})\n"
         exec(compile(source, "<tg.compile signature>", "exec"), names)
         return names["key"]
 
     def _fits_function(self, state_key):
-        if self._key is None:
-            self._key = self._key_function()
         names, parts = self._key_parts()
         if len(parts) != len(state_key):  # a key made when the state could not be read
             return lambda: False

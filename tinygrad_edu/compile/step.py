@@ -103,48 +103,44 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         with _ONE_AT_A_TIME:
             variant = self._last  # most calls repeat the previous one: one generated test
-            if variant is not None and variant.matches(args, kwargs):
-                self._misses = 0
-                try:
-                    return variant.program.run(args)
-                except _GuardFailed:
-                    return self.fn(*args, **kwargs)  # eager: raises the check's own message
-                except _StaleState:
-                    self._variants.pop((variant.signature, variant.state_key), None)
-                    self._last = None
-                    return self.fn(*args, **kwargs)
-            signature = self._signature(args, kwargs)
-            variant = self._find(signature)
-            if variant is not None and variant.program is not None:
+            if variant is None or not variant.matches(args, kwargs):
+                signature = self._signature(args, kwargs)
+                variant = self._find(signature)
+                if variant is None or variant.program is None:
+                    return self._not_replayed(signature, variant, args, kwargs)
                 if variant.matches is not None:  # (a call with keywords takes this way)
                     self._last = variant
-                self._misses = 0
-                call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
-                try:
-                    return variant.program.run(call_args)
-                except _GuardFailed:
-                    return self.fn(*args, **kwargs)  # eager: raises the check's own message
-                except _StaleState:
-                    self._variants.pop((signature, variant.state_key), None)
-                    self._last = None
-                    return self.fn(*args, **kwargs)
-            if variant is not None and variant.reason is not None:
+            self._misses = 0
+            call_args = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
+            try:
+                return variant.program.run(call_args)
+            except _GuardFailed:
+                return self.fn(*args, **kwargs)  # eager: raises the check's own message
+            except _StaleState:
+                self._variants.pop((variant.signature, variant.state_key), None)
+                self._last = None
                 return self.fn(*args, **kwargs)
-            self._misses += 1
-            if self._misses >= _CHURN_CALLS:  # nothing replays: something changes on every call
-                if self._misses == _CHURN_CALLS:
-                    self._warn_churn(signature, args, kwargs)
-                if self._misses % _CHURN_CALLS:  # try a capture again only now and then
-                    self._previous = signature
-                    return self.fn(*args, **kwargs)
-            self._previous = signature
-            calls = self._seen.pop(signature, 0) + 1
-            self._seen[signature] = calls
-            while len(self._seen) > _SEEN_LIMIT:  # a signature new on every call: forget old ones
-                self._seen.popitem(last=False)
-            if calls == 1 or not self._traceable(args, kwargs):
-                return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
-            return self._capture(signature, args, kwargs)
+
+    def _not_replayed(self, signature, variant, args, kwargs):
+        """A call no program fits: eager (a known eager signature, a first call, a signature
+        new on every call) or a capture."""
+        if variant is not None:  # its reason is set: it runs eagerly
+            return self.fn(*args, **kwargs)
+        self._misses += 1
+        if self._misses >= _CHURN_CALLS:  # nothing replays: something changes on every call
+            if self._misses == _CHURN_CALLS:
+                self._warn_churn(signature, args, kwargs)
+            if self._misses % _CHURN_CALLS:  # try a capture again only now and then
+                self._previous = signature
+                return self.fn(*args, **kwargs)
+        self._previous = signature
+        calls = self._seen.pop(signature, 0) + 1
+        self._seen[signature] = calls
+        while len(self._seen) > _SEEN_LIMIT:  # a signature new on every call: forget old ones
+            self._seen.popitem(last=False)
+        if calls == 1 or not self._traceable(args, kwargs):
+            return self.fn(*args, **kwargs)  # the first call: optimizer state comes to exist
+        return self._capture(signature, args, kwargs)
 
     def _warn_churn(self, signature, args, kwargs):
         """One warning: the last calls replayed nothing, and what changed between them."""

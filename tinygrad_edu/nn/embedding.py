@@ -27,7 +27,7 @@ def embedding(indices, weight: Tensor, padding_idx: int | None = None) -> Tensor
         )
     rows = weight.shape[0]
     if indices.size and not backend.all_within(xp, indices.data, -rows, rows):
-        low, high = int(xp.min(indices.data)), int(xp.max(indices.data))
+        low, high = backend.integer_range(xp, indices.data)
         if low < -rows or high >= rows:
             bad = low if low < -rows else high
             raise ValueError(f"embedding index {bad} is out of range for a table of {rows} rows")

@@ -127,7 +127,7 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
-                self.__dict__["_changes"] += 1
+                self._count_change()
                 return
         object.__delattr__(self, name)
 
@@ -141,7 +141,10 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
         self.__dict__.pop(name, None)
-        self.__dict__["_changes"] += 1
+        self._count_change()
+
+    def _count_change(self) -> None:
+        self.__dict__["_changes"] += 1  # (see __init__)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, for an absent optional parameter such as a bias)."""
@@ -354,7 +357,7 @@ class Module:
         something other than None replaces the output. Returns a handle whose
         ``remove()`` unregisters the hook.
         """
-        self.__dict__["_changes"] += 1
+        self._count_change()
         return _ForwardHookHandle(self, hook)
 
     def __call__(self, *args, **kwargs):
@@ -447,5 +450,5 @@ class _ForwardHookHandle(HookHandle):
 
     def remove(self) -> None:
         if self.id in self._hooks:
-            self._module.__dict__["_changes"] += 1
+            self._module._count_change()
         super().remove()
