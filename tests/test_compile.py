@@ -480,6 +480,23 @@ def test_gradient_clipping_in_the_step_replays_its_0d_arithmetic():
     assert run.variants and "eager" not in run.variants[0]
 
 
+def test_a_constant_of_equal_rows_is_replayed_from_one_row_with_the_same_bits():
+    """Constants whose rows are all the same bits (ReLU's zeros) are kept as one broadcast
+    row; -0.0 is not 0.0, so rows equal only in value stay whole. Compared bit by bit."""
+    equal_in_value = np.array([[-0.0, 0.0, -0.0, 0.0], [0.0] * 4, [-0.0, 0.0, -0.0, 0.0]])
+
+    def step(x):
+        mixed = tg.tensor(equal_in_value)
+        return tg.maximum(x.relu() * -1.0, tg.full(x.shape, -0.0, dtype="float64")) + mixed
+
+    x = tg.tensor(np.array([[-0.0, 0.0, -1.0, 2.0], [3.0, -0.0, 0.0, -4.0], [0.0] * 4]))
+    compiled = tg.compile(step)
+    results = [compiled(x).numpy().tobytes() for _ in range(3)]
+    assert results == [step(x).numpy().tobytes()] * 3
+    constants = re.search(r"# constants: (.*)", compiled.explain()).group(1)
+    assert constants.count("float64 (1, 4)") == 2 and "float64 (3, 4)" in constants, constants
+
+
 def _transposed_step_builder():
     def build():
         linear = nn.Linear(5, 1)
