@@ -481,20 +481,29 @@ def test_gradient_clipping_in_the_step_replays_its_0d_arithmetic():
 
 
 def test_a_constant_of_equal_rows_is_replayed_from_one_row_with_the_same_bits():
-    """Constants whose rows are all the same bits (ReLU's zeros) are kept as one broadcast
-    row; -0.0 is not 0.0, so rows equal only in value stay whole. Compared bit by bit."""
-    equal_in_value = np.array([[-0.0, 0.0, -0.0, 0.0], [0.0] * 4, [-0.0, 0.0, -0.0, 0.0]])
+    """Constants over 64 KiB whose rows are all the same bits (ReLU's zeros) are kept as
+    one broadcast row; -0.0 is not 0.0, so rows equal only in value stay whole. Compared
+    bit by bit; 3 x 4096 float64 is 96 KiB, 3 x 8 stays whole."""
+    rows = [[-0.0, 0.0, -0.0, 0.0], [0.0] * 4, [-0.0, 0.0, -0.0, 0.0]]  # equal in value only
+    signed = [[-0.0, 0.0, -1.0, 2.0], [3.0, -0.0, 0.0, -4.0], [0.0] * 4]
 
-    def step(x):
-        mixed = tg.tensor(equal_in_value)
-        return tg.maximum(x.relu() * -1.0, tg.full(x.shape, -0.0, dtype="float64")) + mixed
+    def make_step(width):
+        def step(x):
+            mixed = tg.tensor(np.tile(rows, width // 4))
+            zeros = tg.full(x.shape, -0.0, dtype="float64")
+            return tg.maximum(x.relu() * -1.0, zeros) + mixed
 
-    x = tg.tensor(np.array([[-0.0, 0.0, -1.0, 2.0], [3.0, -0.0, 0.0, -4.0], [0.0] * 4]))
-    compiled = tg.compile(step)
-    results = [compiled(x).numpy().tobytes() for _ in range(3)]
-    assert results == [step(x).numpy().tobytes()] * 3
-    constants = re.search(r"# constants: (.*)", compiled.explain()).group(1)
-    assert constants.count("float64 (1, 4)") == 2 and "float64 (3, 4)" in constants, constants
+        return step
+
+    for width, row_constants in ((4096, 2), (8, 0)):
+        step = make_step(width)
+        x = tg.tensor(np.tile(signed, width // 4))
+        compiled = tg.compile(step)
+        results = [compiled(x).numpy().tobytes() for _ in range(3)]
+        assert results == [step(x).numpy().tobytes()] * 3
+        constants = re.search(r"# constants: (.*)", compiled.explain()).group(1)
+        assert constants.count(f"float64 (1, {width})") == row_constants, constants
+        assert f"(3, {width})" in constants, constants
 
 
 def _transposed_step_builder():
