@@ -506,6 +506,20 @@ def test_a_constant_of_equal_rows_is_replayed_from_one_row_with_the_same_bits():
         assert f"(3, {width})" in constants, constants
 
 
+def test_a_row_constant_keeps_the_eager_memory_order_of_a_transposed_operand():
+    """maximum(x.T, full C-ordered zeros) comes out C-ordered, maximum(x.T, row) F-ordered:
+    a later sum along an axis adds in another order. Such a constant stays whole."""
+
+    def step(x):
+        clipped = tg.maximum(x.mT, tg.full(x.mT.shape, 0.0, dtype="float64"))
+        return clipped.sum(axis=1)
+
+    x = tg.tensor(np.random.default_rng(3).standard_normal((300, 200)))  # 480 KB
+    compiled = tg.compile(step)
+    results = [compiled(x).numpy().tobytes() for _ in range(3)]
+    assert results == [step(x).numpy().tobytes()] * 3
+
+
 def _transposed_step_builder():
     def build():
         linear = nn.Linear(5, 1)

@@ -340,6 +340,8 @@ class _Program(_Accelerated):
                 result = node.args[0].vid if node.kind == "iop" else node.out
                 if trace.dtype_of[other.vid][1] != trace.dtype_of[result][1]:
                     continue  # the constant's shape is part of the result's shape
+                if not {other.vid, result} <= trace.c_order:
+                    continue  # NumPy lays the result out after the operands: keep eager's order
                 if arg.vid not in rows:
                     row = _one_row(folded[arg.vid])
                     rows[arg.vid] = None if row is None else trace.new_value(row)
