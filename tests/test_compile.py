@@ -520,6 +520,65 @@ def test_a_row_constant_keeps_the_eager_memory_order_of_a_transposed_operand():
     assert results == [step(x).numpy().tobytes()] * 3
 
 
+def test_an_elementwise_call_of_two_constants_keeps_its_shape():
+    """``full * full`` kept (its result is written in place later): both are constants, so
+    neither may become a row, or the result would be one row too."""
+    shape = (256, 512)
+
+    def product(x):
+        c = tg.full(shape, 2.0, dtype="float64")
+        t = c * c
+        t.data[0, :3] = x.data[0, :3]
+        return t.sum(axis=1)
+
+    def in_place_sum(x):
+        t = tg.zeros(shape, dtype="float64") + tg.full(shape, 1.0, dtype="float64")
+        data = t.data
+        data += x.data
+        return t
+
+    x = tg.tensor(np.random.default_rng(4).standard_normal(shape))
+    for step in (product, in_place_sum):
+        compiled = tg.compile(step)
+        expected = step(x).numpy()
+        for _ in range(4):
+            result = compiled(x).numpy()
+            assert result.shape == expected.shape and result.tobytes() == expected.tobytes()
+
+
+def test_a_non_contiguous_argument_in_another_layout_is_another_variant():
+    """Neither C- nor F-ordered, then F-ordered: NumPy lays results out after the strides,
+    so the signature holds the strides of an argument that is not C-ordered."""
+
+    def step(x):
+        y = x * 2.0
+        z = y + tg.zeros(y.shape, dtype="float64")  # y read again below: no reuse
+        return z.sum(axis=1) + y.sum(axis=0).sum()
+
+    rng = np.random.default_rng(5)
+    strided = [tg.tensor(rng.standard_normal((300, 400)))[:, ::2] for _ in range(2)]
+    f_ordered = [tg.tensor(np.asfortranarray(rng.standard_normal((300, 200)))) for _ in range(4)]
+    compiled = tg.compile(step)
+    for x in strided + f_ordered:
+        assert compiled(x).numpy().tobytes() == step(x).numpy().tobytes()
+    assert len(compiled.variants) == 2
+
+
+def test_a_result_is_written_into_an_operand_only_in_the_same_layout():
+    """maximum(F-ordered y, C-ordered zeros) comes out C-ordered: written into y's memory
+    (``out=y``) it would be F-ordered and the sum after it would add in another order."""
+
+    def step(x):
+        y = x * 2.0
+        return tg.maximum(y, tg.zeros(y.shape, dtype="float64")).sum(axis=1)
+
+    rng = np.random.default_rng(6)
+    compiled = tg.compile(step)
+    for _ in range(5):
+        x = tg.tensor(np.asfortranarray(rng.standard_normal((300, 200))))
+        assert compiled(x).numpy().tobytes() == step(x).numpy().tobytes()
+
+
 def _transposed_step_builder():
     def build():
         linear = nn.Linear(5, 1)

@@ -160,7 +160,10 @@ class _Program(_Accelerated):
 
         Allowed when ``a`` is a temporary made by arithmetic in this program, used
         only as an arithmetic operand (so no view or other reference to its memory
-        exists), read for the last time here, and of the result's shape and dtype.
+        exists), read for the last time here, and of the result's shape and dtype,
+        and both are C-ordered (``maximum(F-ordered a, C-ordered b)`` comes out
+        C-ordered from NumPy: written into ``a`` it would be F-ordered, and a later
+        sum would add in another order).
         The in-place ufunc loop computes the same numbers into the old buffer and
         saves an allocation (and, for large arrays, the memory traffic of a new one).
         Returns {node index: operand position}; ``self.same_var`` maps the result's
@@ -211,6 +214,7 @@ class _Program(_Accelerated):
                     v in fresh and v not in escaped and v not in inputs
                     and last_use.get(v) == position
                     and trace.dtype_of[operand.vid] == trace.dtype_of[node.out]
+                    and {operand.vid, node.out} <= trace.c_order  # the result keeps its layout
                     and v not in self.same_var.values()
                 ):  # fmt: skip
                     plan[position] = index
@@ -337,6 +341,8 @@ class _Program(_Accelerated):
             for index, (arg, other) in enumerate([args, args[::-1]]):
                 if not (isinstance(arg, _Ref) and arg.vid in folded and isinstance(other, _Ref)):
                     continue
+                if other.vid in folded:
+                    continue  # two constants: the result's shape comes from them both
                 result = node.args[0].vid if node.kind == "iop" else node.out
                 if trace.dtype_of[other.vid][1] != trace.dtype_of[result][1]:
                     continue  # the constant's shape is part of the result's shape

@@ -344,7 +344,8 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
     and module state. The first call with a signature runs ``fn`` eagerly, the
     second captures it (an eager run that records every array call), later
     ones replay the recorded program. The signature: the arguments' types,
-    shapes, dtypes, devices (and memory order on NumPy), whether their ``.grad``
+    shapes, dtypes, devices (and on NumPy the layout: C order, or else the strides),
+    whether their ``.grad``
     is set, Python scalar arguments, grad mode, every reachable module's
     train/eval flag, the optimizers' hyperparameters (except ``lr``, which is
     read on each call) and param groups, the reachable tensors' ``requires_grad``,
@@ -369,12 +370,12 @@ def _argument_key(arg):
     if isinstance(arg, Tensor):
         data = arg.data
         if type(data) is np.ndarray:  # the layout too: it decides the order sums add in
-            return (np.ndarray, data.shape, data.dtype, data.flags.c_contiguous,
+            return (np.ndarray, data.shape, data.dtype, data.flags.c_contiguous or data.strides,
                     arg.requires_grad, arg.grad is None)  # fmt: skip
         return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
                 arg.requires_grad, arg.grad is None)  # fmt: skip
     if type(arg) is np.ndarray:
-        return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous)
+        return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous or arg.strides)
     if arg is None or type(arg) in (bool, int, str):
         return (type(arg), arg)
     if type(arg) is float:  # -0.0 == 0.0, but 1 / -0.0 is -inf: the sign too
@@ -406,13 +407,15 @@ def _matcher(variant, args, kwargs):
             names[c] = key[1:4]
             tests.append(
                 f"isinstance({a}, _Tensor) and type({a}.data) is _ndarray and "
-                f"({a}.data.shape, {a}.data.dtype, {a}.data.flags.c_contiguous) == {c} and "
+                f"({a}.data.shape, {a}.data.dtype, {a}.data.flags.c_contiguous or {a}.data.strides)"
+                f" == {c} and "
                 f"{a}.requires_grad is {key[4]} and ({a}.grad is None) is {key[5]}"
             )
         elif key[0] is np.ndarray:  # a NumPy array given as it is
             names[c] = key[1:]
             tests.append(
-                f"type({a}) is _ndarray and ({a}.shape, {a}.dtype, {a}.flags.c_contiguous) == {c}"
+                f"type({a}) is _ndarray and ({a}.shape, {a}.dtype, {a}.flags.c_contiguous or "
+                f"{a}.strides) == {c}"
             )
         elif key[0] in (type(None), bool, int, str) or (key[0] is float and len(key) == 2):
             names[c], names[f"t{number}"] = key[1], key[0]
