@@ -340,20 +340,19 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
     """Capture the array calls of ``fn`` once per signature and replay them on later calls.
 
     ``step = tg.compile(fn)``; ``step(*args)`` returns what ``fn(*args)`` returns
-    (Tensors detached) with the same effects on parameters, ``.grad``, optimizer
-    and module state. The first call with a signature runs ``fn`` eagerly, the
-    second captures it (an eager run that records every array call), later
-    ones replay the recorded program. The signature: the arguments' types,
-    shapes, dtypes, devices (and on NumPy the layout: C order, or else the strides),
-    whether their ``.grad``
-    is set, Python scalar arguments, grad mode, every reachable module's
-    train/eval flag, the optimizers' hyperparameters (except ``lr``, which is
-    read on each call) and param groups, the reachable tensors' ``requires_grad``,
-    and the Python values a replay has baked in: numbers in the globals, closure
-    cells and defaults the step's code reads, in the attributes of objects it
-    reaches, and the module attributes their methods read (``Dropout.p``). At
-    most ``max_variants`` signatures are kept (the oldest goes first). Calls
-    from several threads take turns.
+    (Tensors detached) with the same effects on parameters, ``.grad``, optimizer and
+    module state. The first call with a signature runs ``fn`` eagerly, the second
+    captures it (an eager run that records every array call), later ones replay the
+    recorded program. The signature: the arguments' types, shapes, dtypes, devices
+    (on NumPy the layout too: C order, or else the strides), whether their ``.grad``
+    is set, Python scalar arguments, grad mode, every reachable module's train/eval
+    flag, the optimizers' hyperparameters (except ``lr``, which is read on each
+    call) and param groups, the reachable tensors' ``requires_grad``, and the Python
+    values a replay has baked in: numbers in the globals, closure cells and defaults
+    the step's code reads, in the attributes of objects it reaches, and the module
+    attributes their methods read (``Dropout.p``). At most ``max_variants``
+    signatures are kept (the oldest goes first). Calls from several threads take
+    turns.
 
     What cannot be captured (a Python value read from an array: ``.item()``,
     ``if (x > 0).any()``, printing; a Python number of the state changing) makes
@@ -366,16 +365,22 @@ def compile(fn=None, *, strict: bool = False, max_variants: int = MAX_VARIANTS):
     return Compiled(fn, strict=strict, max_variants=max_variants)
 
 
+def _layout(array):
+    """A NumPy array's layout in the signature: True when C-ordered, else its strides
+    (NumPy lays results out after their operands' strides; sums add in that order)."""
+    return array.flags.c_contiguous or array.strides
+
+
 def _argument_key(arg):
     if isinstance(arg, Tensor):
         data = arg.data
-        if type(data) is np.ndarray:  # the layout too: it decides the order sums add in
-            return (np.ndarray, data.shape, data.dtype, data.flags.c_contiguous or data.strides,
+        if type(data) is np.ndarray:
+            return (np.ndarray, data.shape, data.dtype, _layout(data),
                     arg.requires_grad, arg.grad is None)  # fmt: skip
         return (type(data), tuple(data.shape), str(data.dtype), str(backend.device_of(data)),
                 arg.requires_grad, arg.grad is None)  # fmt: skip
     if type(arg) is np.ndarray:
-        return (np.ndarray, arg.shape, arg.dtype, arg.flags.c_contiguous or arg.strides)
+        return (np.ndarray, arg.shape, arg.dtype, _layout(arg))
     if arg is None or type(arg) in (bool, int, str):
         return (type(arg), arg)
     if type(arg) is float:  # -0.0 == 0.0, but 1 / -0.0 is -inf: the sign too
@@ -403,6 +408,7 @@ def _matcher(variant, args, kwargs):
     objects = iter(variant.objects)
     for number, key in enumerate(signature[2:]):
         a, c = f"args[{number}]", f"c{number}"
+        # _layout(a) written out as `a.flags.c_contiguous or a.strides`: no call per match
         if key[0] is np.ndarray and len(key) == 6:  # a Tensor on NumPy
             names[c] = key[1:4]
             tests.append(
